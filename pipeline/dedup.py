@@ -1,0 +1,129 @@
+"""Stage 5: one real-world event, one row.
+
+A new mention joins a stored event only when it is the same event: same type and milestone,
+compatible actors, compatible dates, and similar evidence (MiniLM cosine) with a shared target, or
+very similar evidence. Otherwise it becomes a new event, linked to the other milestones of the same
+thing (a threat, the tariff, its pause) as its lifecycle.
+
+Candidates come from the store already narrowed by type, milestone and date window, so the vector
+step is a brute-force dot product over a few rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from . import dates
+from .config import DedupSettings
+from .events import GROUP_RX
+from .nlp import Models
+from .records import Article, Decision, EventMention, StoredEvent
+from .store import Store, iso, utcnow
+
+LIFECYCLE_WINDOW_DAYS = 400
+LIFECYCLE_SIMILARITY = 0.45
+GENERIC_TARGETS = {"united states", "china", "european union"}
+
+
+def mention_text(article: Article, m: EventMention) -> str:
+    """What a mention is embedded as: the article title and its evidence."""
+    ev = " ".join(e.sentence for e in m.evidence[:3])
+    return f"{article.title}. {ev}"[:1200]
+
+
+def _specific(names: tuple[str, ...] | list[str]) -> set[str]:
+    return {n.lower() for n in names if not GROUP_RX.fullmatch(n) and n.lower() not in GENERIC_TARGETS}
+
+
+@dataclass(frozen=True)
+class Match:
+    event: StoredEvent
+    similarity: float
+    shared_targets: int
+
+
+class Deduplicator:
+    def __init__(self, settings: DedupSettings, models: Models) -> None:
+        self.settings = settings
+        self.models = models
+
+    def decide(self, store: Store, article: Article, mentions: tuple[EventMention, ...]) -> list[Decision]:
+        """A decision per non-background mention: join an event or create one."""
+        news = [m for m in mentions if not m.background]
+        if not news:
+            return []
+        vecs = self.models.embed([mention_text(article, m) for m in news])
+        decisions: list[Decision] = []
+        claimed: set[int] = set()
+        for m, v in zip(news, vecs, strict=True):
+            best = self.best_match(store, m, v, exclude=claimed)
+            related = self.lifecycle(store, m, v) if best is None else ()
+            if best is not None:
+                claimed.add(best.event.id)
+            decisions.append(
+                Decision(
+                    mention=m,
+                    embedding=v.astype(np.float32).tobytes(),
+                    event_id=best.event.id if best else None,
+                    similarity=best.similarity if best else 0.0,
+                    related_to=related,
+                )
+            )
+        return decisions
+
+    def same_event(self, m: EventMention, v: Any, ev: StoredEvent) -> Match | None:
+        """Whether mention ``m`` (embedding ``v``) reports stored event ``ev``."""
+        if ev.type != m.type or ev.milestone != m.milestone or ev.embedding is None:
+            return None
+        if m.actors and ev.actors and not ({a.lower() for a in m.actors} & {a.lower() for a in ev.actors}):
+            return None
+        if not dates.compatible(m.event_date, ev.event_date, self.settings.window_days):
+            return None
+        sim = float(np.dot(v, np.frombuffer(ev.embedding, dtype=np.float32)))
+        shared = len(_specific(m.targets) & _specific(ev.targets))
+        if sim >= self.settings.strong_similarity or (shared and sim >= self.settings.similarity):
+            return Match(ev, sim, shared)
+        return None
+
+    def best_match(self, store: Store, m: EventMention, v: Any, exclude: set[int]) -> Match | None:
+        seen_after = iso(utcnow() - timedelta(days=max(self.settings.window_days * 3, 60)))
+        cands = store.candidates(m.type, [m.milestone], m.event_date, self.settings.window_days,
+                                 seen_after if not m.event_date else "")
+        best: Match | None = None
+        for ev in cands:
+            if ev.id in exclude:
+                continue
+            match = self.same_event(m, v, ev)
+            if match and (best is None or (match.shared_targets, match.similarity) > (best.shared_targets, best.similarity)):
+                best = match
+        return best
+
+    def lifecycle(self, store: Store, m: EventMention, v: Any) -> tuple[int, ...]:
+        """Other milestones of the same thing: same type, shared actor and target, similar evidence."""
+        others = [ms for ms in _MILESTONES.get(m.type, ()) if ms != m.milestone]
+        if not others:
+            return ()
+        cands = store.candidates(m.type, others, m.event_date, LIFECYCLE_WINDOW_DAYS, "")
+        out = []
+        for ev in cands:
+            if ev.embedding is None:
+                continue
+            if m.actors and ev.actors and not ({a.lower() for a in m.actors} & {a.lower() for a in ev.actors}):
+                continue
+            if not (_specific(m.targets) & _specific(ev.targets)):
+                continue
+            if float(np.dot(v, np.frombuffer(ev.embedding, dtype=np.float32))) >= LIFECYCLE_SIMILARITY:
+                out.append(ev.id)
+        return tuple(out[:10])
+
+
+_MILESTONES = {
+    "sanctions_listing": ("listing", "prospective_listing", "removal"),
+    "sanctions_removal": ("removal", "prospective_removal"),
+    "tariff_announcement": ("imposed", "prospective_imposed", "threat", "pause", "cut", "denial"),
+    "factory_opening": ("announcement", "plan", "construction", "production", "delay", "cancellation"),
+}

@@ -1,0 +1,263 @@
+"""``run.py eval GOLD.jsonl``: score extraction and dedup against hand-labelled articles.
+
+Gold format: ``../shared/dev/articles.jsonl`` (one article per line with ``gold.events``).
+Background gold events are dropped before scoring, as the labelling rules say.
+
+Matching, per article: a predicted event matches a gold event of the same type when an actor agrees
+(canonical names) or their targets share words; pairs are taken greedily by score (actor agreement,
+target overlap, status agreement). Core = not background, type in {sanctions_listing,
+tariff_announcement, factory_opening}, status in {done, announced}.
+
+Dedup: the articles go through the real dedup stage and store (a temporary SQLite file), oldest
+first; pairwise precision and recall over matched mentions, gold ``cluster`` as truth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+
+from dataclasses import replace
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from .config import Settings, StorageSettings
+from .dedup import Deduplicator
+from .events import Extractor
+from .records import Article, EventMention
+from .store import Store
+
+CORE_TYPES = ("sanctions_listing", "tariff_announcement", "factory_opening")
+TYPES = ("sanctions_listing", "sanctions_removal", "tariff_announcement", "factory_opening")
+_STOP = {"the", "a", "an", "of", "on", "and", "in", "to", "for", "from", "with", "incl", "including", "its", "co",
+         "inc", "corp", "ltd", "new", "first", "plant", "all", "other", "more", "than", "about", "by", "at"}
+
+
+def is_core(ev: dict[str, Any] | EventMention) -> bool:
+    if isinstance(ev, EventMention):
+        return ev.core
+    return (not ev.get("background")) and ev["type"] in CORE_TYPES and ev["status"] in ("done", "announced")
+
+
+def _words(items: list[str] | tuple[str, ...]) -> set[str]:
+    out: set[str] = set()
+    for t in items:
+        out.update(w for w in re.findall(r"[a-z0-9]+", t.lower()) if w not in _STOP and len(w) > 1)
+    return out
+
+
+def _score(p: EventMention, g: dict[str, Any]) -> float | None:
+    if p.type != g["type"]:
+        return None
+    pa = {a.lower() for a in p.actors}
+    ga = {a.lower() for a in g.get("actors") or []}
+    actor = bool(pa & ga)
+    pw, gw = _words(list(p.targets) + ([p.location] if p.location else [])), _words(g.get("targets") or [])
+    overlap = len(pw & gw) / max(1, min(len(pw), len(gw))) if pw and gw else 0.0
+    if not actor and overlap < 0.2:
+        return None
+    return (1.0 if actor else 0.0) + overlap + (0.3 if p.status == g["status"] else 0.0)
+
+
+def match(preds: list[EventMention], golds: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    pairs = []
+    for i, p in enumerate(preds):
+        for j, g in enumerate(golds):
+            s = _score(p, g)
+            if s is not None:
+                pairs.append((s, i, j))
+    pairs.sort(reverse=True)
+    used_p: set[int] = set()
+    used_g: set[int] = set()
+    out = []
+    for _, i, j in pairs:
+        if i in used_p or j in used_g:
+            continue
+        used_p.add(i)
+        used_g.add(j)
+        out.append((i, j))
+    return out
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(f, 3), "tp": tp, "fp": fp, "fn": fn}
+
+
+def load_gold(path: str | Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = True) -> dict[str, Any]:
+    records = load_gold(gold_path)
+    extractor = Extractor(settings.nlp)
+    articles = [
+        Article(id=None, url=r["url"], title=r.get("title") or "", outlet=r.get("outlet") or "",
+                published=r.get("published"), text=r["text"])
+        for r in records
+    ]
+    predicted = extractor.extract_many(articles)
+    counts = {t: [0, 0, 0] for t in TYPES}
+    core = [0, 0, 0]
+    status_ok = status_n = 0
+    misses: list[dict[str, Any]] = []
+    false_events: list[dict[str, Any]] = []
+    false_alerts: list[dict[str, Any]] = []
+    scored: list[tuple[float, bool]] = []  # (confidence, correct) for every non-background prediction
+    matched_refs: list[tuple[int, int, str]] = []  # (article index, prediction index, gold cluster)
+    for ai, (rec, preds_all) in enumerate(zip(records, predicted, strict=True)):
+        preds = [p for p in preds_all if not p.background]
+        golds = [g for g in rec["gold"]["events"] if not g.get("background")]
+        pairs = match(preds, golds)
+        mp = {i for i, _ in pairs}
+        mg = {j for _, j in pairs}
+        for i, j in pairs:
+            counts[preds[i].type][0] += 1
+            status_n += 1
+            status_ok += preds[i].status == golds[j]["status"]
+            if is_core(preds[i]) and is_core(golds[j]):
+                core[0] += 1
+            elif is_core(preds[i]):
+                core[1] += 1
+            elif is_core(golds[j]):
+                core[2] += 1
+            matched_refs.append((ai, preds_all.index(preds[i]), golds[j]["cluster"]))
+            if preds[i].status != golds[j]["status"]:
+                misses.append({"article": rec["id"], "kind": "wrong_status", "gold": _gold_brief(golds[j]),
+                               "predicted": _pred_brief(preds[i])})
+        for i, p in enumerate(preds):
+            scored.append((p.confidence, i in mp))
+            if i not in mp:
+                counts[p.type][1] += 1
+                if is_core(p):
+                    core[1] += 1
+                false_events.append({"article": rec["id"], **_pred_brief(p)})
+            if p.type == "sanctions_listing" and p.status in ("done", "announced") and (
+                i not in mp or not is_core(golds[next(j for ii, j in pairs if ii == i)])
+            ):
+                false_alerts.append({"article": rec["id"], **_pred_brief(p)})
+        for j, g in enumerate(golds):
+            if j not in mg:
+                counts[g["type"]][2] += 1
+                if is_core(g):
+                    core[2] += 1
+                misses.append({"article": rec["id"], "kind": "missed", "gold": _gold_brief(g)})
+    per_type = {t: _prf(*c) for t, c in counts.items()}
+    tot = [sum(c[k] for c in counts.values()) for k in range(3)]
+    result: dict[str, Any] = {
+        "articles": len(records),
+        "core": _prf(*core),
+        "all_events": _prf(*tot),
+        "per_type": per_type,
+        "status_accuracy": round(status_ok / status_n, 3) if status_n else 0.0,
+        "status_matched": status_n,
+        "false_alerts": false_alerts,
+        "confidence_curve": _curve(scored),
+        "misses": misses,
+        "false_events": false_events,
+    }
+    if with_dedup:
+        result["dedup"] = _dedup_scores(settings, records, articles, predicted, matched_refs)
+    return result
+
+
+def _curve(scored: list[tuple[float, bool]]) -> list[dict[str, float]]:
+    out = []
+    for th in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
+        kept = [ok for c, ok in scored if c >= th]
+        if kept:
+            out.append({"min_confidence": th, "events": len(kept), "precision": round(sum(kept) / len(kept), 3)})
+    return out
+
+
+def _dedup_scores(settings: Settings, records: list[dict[str, Any]], articles: list[Article],
+                  predicted: list[tuple[EventMention, ...]], matched_refs: list[tuple[int, int, str]]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="tradewire-eval-") as tmp:
+        s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "eval.db")))
+        store = Store.open(s.storage.db)
+        dedup = Deduplicator(s.dedup, extractor_models(s))
+        order = sorted(range(len(records)), key=lambda i: (records[i].get("published") or "9999", i))
+        event_of: dict[tuple[int, int], int] = {}
+        for ai in order:
+            art = articles[ai]
+            aid, _ = store.add_article(url=art.url, title=art.title, published=art.published, text=art.text,
+                                       outlet=art.outlet)
+            art = replace(art, id=aid)
+            decisions = dedup.decide(store, art, predicted[ai])
+            created = iter(store.commit_article(aid, decisions, lambda _e: []))
+            news = [i for i, m in enumerate(predicted[ai]) if not m.background]
+            for idx, d in zip(news, decisions, strict=True):
+                event_of[(ai, idx)] = d.event_id if d.event_id is not None else next(created)
+        store.close()
+    items = [(event_of[(ai, pi)], cluster, ai) for ai, pi, cluster in matched_refs if (ai, pi) in event_of]
+    tp = fp = fn = 0
+    wrong_merges = []
+    for (e1, c1, a1), (e2, c2, a2) in combinations(items, 2):
+        if a1 == a2:
+            continue
+        same_pred, same_gold = e1 == e2, c1 == c2
+        tp += same_pred and same_gold
+        fp += same_pred and not same_gold
+        fn += same_gold and not same_pred
+        if same_pred and not same_gold:
+            wrong_merges.append({"clusters": [c1, c2], "articles": [records[a1]["id"], records[a2]["id"]]})
+    out = _prf(tp, fp, fn)
+    out["wrong_merges"] = wrong_merges
+    return out
+
+
+def extractor_models(settings: Settings) -> Any:
+    from .nlp import Models
+
+    return Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir)
+
+
+def _gold_brief(g: dict[str, Any]) -> dict[str, Any]:
+    return {"type": g["type"], "status": g["status"], "actors": g.get("actors"), "targets": (g.get("targets") or [])[:3]}
+
+
+def _pred_brief(p: EventMention) -> dict[str, Any]:
+    return {"type": p.type, "status": p.status, "actors": list(p.actors), "targets": list(p.targets[:4]),
+            "confidence": p.confidence, "evidence": p.evidence[0].sentence[:160] if p.evidence else "",
+            "rules": list(p.rule_ids)}
+
+
+def format_report(r: dict[str, Any], show: bool = True) -> str:
+    lines = [f"articles: {r['articles']}"]
+
+    def row(name: str, m: dict[str, Any]) -> str:
+        return (f"  {name:<22} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}   "
+                f"(tp {m['tp']}, fp {m['fp']}, fn {m['fn']})")
+
+    lines.append(row("core events", r["core"]))
+    lines.append(row("all non-background", r["all_events"]))
+    for t, m in r["per_type"].items():
+        lines.append(row(t, m))
+    lines.append(f"  status accuracy on matched: {r['status_accuracy']:.3f} ({r['status_matched']} matched)")
+    if "dedup" in r:
+        lines.append(row("dedup pairwise", r["dedup"]))
+    lines.append(f"  alerts that should not fire: {len(r['false_alerts'])}")
+    lines.append("  confidence curve: " + ", ".join(
+        f">={c['min_confidence']:.1f}: P {c['precision']:.2f} (n={c['events']})" for c in r["confidence_curve"]))
+    if show:
+        lines.append("\nmisses:")
+        for m in r["misses"]:
+            lines.append(f"  [{m['kind']}] {m['article']}: gold {json.dumps(m['gold'])}"
+                         + (f"\n      predicted {json.dumps(m['predicted'])}" if "predicted" in m else ""))
+        lines.append("\nfalse events:")
+        for f in r["false_events"]:
+            lines.append(f"  {f['article']}: {f['type']} {f['status']} {f['actors']} {f['targets']} "
+                         f"<- {f['evidence']!r} {f['rules']}")
+        if "dedup" in r and r["dedup"]["wrong_merges"]:
+            lines.append("\nwrong merges:")
+            for w in r["dedup"]["wrong_merges"]:
+                lines.append(f"  {w}")
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate", "format_report", "match"]
+

@@ -1,0 +1,635 @@
+"""Stage 4b: article text -> event mentions, by rules that are data (``rules/*.jsonl``).
+
+Per article: a cheap split into sentences; a cheap prefilter keeps sentences that name a rule's
+context (a list, a tariff word, a facility word); only those go through the full spaCy pipeline
+(tagger, parser, gazetteer, NER). Each rule's trigger lemma or phrase must appear with its context
+and none of its exclusions. Roles, status, date and background are then read from the parse; the
+mentions of one article that report the same thing are merged into one event with several
+evidence sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import dates
+from .config import NlpSettings
+from .nlp import Gazetteer, Models, Sentence, name_key
+from .records import Article, EventMention, Evidence
+
+NEWS_AGENCIES = {
+    "reuters", "bloomberg", "ap", "associated press", "afp", "agence france-presse", "xinhua", "cnbc", "cnn", "bbc",
+    "financial times", "ft", "wall street journal", "wsj", "the new york times", "new york times", "nikkei", "kyodo",
+    "coindesk", "the block", "cointelegraph", "decrypt", "yahoo finance", "dow jones", "the federal register",
+    "federal register", "npr", "politico", "axios", "global times", "anadolu", "tass", "sputnik", "jiji", "jiji press",
+    "the associated press", "fox business", "cbs", "abc", "nbc", "seeking alpha", "the motley fool", "benzinga", "twitter",
+    "x", "truth social", "linkedin", "facebook",
+}
+GROUP_RX = re.compile(
+    r"\b((?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens of|several|more than \d[\d,]*|"
+    r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:[A-Z][a-z]+\s+|[a-z]+[- ]?)?(?:entities|companies|firms|individuals|"
+    r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges))\b"
+)
+JUNK_NAMES = {"MW", "GW", "MWH", "GWH", "KW", "ASIC", "ASICS", "ETF", "ETFS", "CEO", "CFO", "AI", "EV", "EVS", "GDP", "LNG",
+              "BTC", "ETH", "USD", "NASDAQ", "NYSE", "SEC", "IPO", "Q1", "Q2", "Q3", "Q4", "FY", "YOY", "THE COMPANY"}
+FUTURE_PREP = {"from", "starting", "effective", "beginning", "by", "after", "until"}
+_STATUS_DEFAULT = {
+    "listing": "done",
+    "removal": "done",
+    "imposed": "done",
+    "production": "done",
+    "construction": "announced",
+    "announcement": "announced",
+}
+_FUTURE_AUX = {"will", "shall", "'ll", "wo"}
+_PLANNED_AUX = {"could", "may", "might", "would", "should"}
+_PAST_TAGS = {"VBD", "VBN"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    type: str
+    milestone: str
+    triggers: tuple[str, ...]
+    context: tuple[str, ...]
+    exclude: tuple[str, ...]
+    status: str | None
+    weight: float
+    trigger_pos: tuple[str, ...] = ()
+    examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Cue:
+    id: str
+    effect: str  # "status" or "background"
+    status: str | None
+    types: tuple[str, ...]
+    phrases: tuple[str, ...]
+    head_lemmas: tuple[str, ...]
+    examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def _phrase_rx(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    parts = sorted({re.escape(p.lower()) for p in phrases}, key=len, reverse=True)
+    return re.compile(r"(?<![a-z])(?:" + "|".join(parts) + r")")
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: {exc}") from exc
+    return rows
+
+
+class RuleSet:
+    """Event rules and modality cues loaded from ``rules/``; compiled once."""
+
+    def __init__(self, rules: list[Rule], cues: list[Cue]) -> None:
+        ids = [r.id for r in rules] + [c.id for c in cues]
+        dupes = [i for i, n in Counter(ids).items() if n > 1]
+        if dupes:
+            raise ValueError(f"duplicate rule ids: {dupes}")
+        self.rules = rules
+        self.cues = cues
+        self._context = {r.id: _phrase_rx(r.context) for r in rules}
+        self._exclude = {r.id: _phrase_rx(r.exclude) for r in rules}
+        self._cue_rx = {c.id: _phrase_rx(c.phrases) for c in cues}
+        self.prefilter = _phrase_rx(tuple({p for r in rules for p in r.context}))
+
+    @classmethod
+    def load(cls, rules_dir: str | Path) -> RuleSet:
+        d = Path(rules_dir)
+        rules = [
+            Rule(
+                id=r["id"],
+                type=r["type"],
+                milestone=r["milestone"],
+                triggers=tuple(t.lower() for t in r["triggers"]),
+                context=tuple(r["context"]),
+                exclude=tuple(r.get("exclude", ())),
+                status=r.get("status"),
+                weight=float(r.get("weight", 0.8)),
+                trigger_pos=tuple(r.get("trigger_pos", ())),
+                examples=r.get("examples", {}),
+            )
+            for r in _jsonl(d / "events.jsonl")
+        ]
+        cues = [
+            Cue(
+                id=c["id"],
+                effect=c["effect"],
+                status=c.get("status"),
+                types=tuple(c.get("types", ())),
+                phrases=tuple(c.get("phrases", ())),
+                head_lemmas=tuple(c.get("head_lemmas", ())),
+                examples=c.get("examples", {}),
+            )
+            for c in _jsonl(d / "modality.jsonl")
+        ]
+        return cls(rules, cues)
+
+    def candidate(self, sentence: str) -> bool:
+        return bool(self.prefilter and self.prefilter.search(sentence.lower()))
+
+    def context_ok(self, rule: Rule, lower: str) -> bool:
+        ctx, exc = self._context[rule.id], self._exclude[rule.id]
+        return bool(ctx and ctx.search(lower)) and not (exc and exc.search(lower))
+
+    def cue_matches(self, cue: Cue, lower: str) -> bool:
+        rx = self._cue_rx[cue.id]
+        return bool(rx and rx.search(lower))
+
+
+# -- per-sentence analysis ---------------------------------------------------------------------
+
+
+@dataclass
+class _Mention:
+    rule: Rule
+    status: str
+    status_cue: str
+    actors: list[str]
+    explicit_actor: bool
+    targets: list[str]
+    location: str | None
+    event_date: str | None
+    background: bool
+    amounts: list[str]
+    sentence: Sentence
+    confidence: float
+    order: int
+
+
+def _find_trigger(rule: Rule, doc: Any, lemma_text: str, lemmas: list[str]) -> Any | None:
+    """The token that triggers ``rule`` in ``doc`` (first token of a multiword trigger)."""
+    for trig in rule.triggers:
+        if " " in trig or "'" in trig:
+            words = trig.split()
+            n = len(words)
+            for i in range(len(doc) - n + 1):
+                window = lemmas[i : i + n]
+                lowers = [t.lower_ for t in doc[i : i + n]]
+                if window == words or lowers == words:
+                    return doc[i]
+            continue
+        for tok in doc:
+            if (tok.lemma_.lower() == trig or tok.lower_ == trig) and (
+                not rule.trigger_pos or tok.pos_ in rule.trigger_pos
+            ):
+                return tok
+    return None
+
+
+def _governing_verb(tok: Any) -> Any:
+    t = tok
+    for _ in range(4):
+        if t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT":
+            return t
+        t = t.head
+    return t
+
+
+def _ancestor_lemmas(tok: Any) -> set[str]:
+    out = set()
+    t = tok
+    for _ in range(6):
+        if t.head is t:
+            break
+        t = t.head
+        out.add(t.lemma_.lower())
+    return out
+
+
+class Extractor:
+    """Turns an article into event mentions. One per process; models come from ``Models``."""
+
+    def __init__(self, settings: NlpSettings, models: Models | None = None) -> None:
+        self.settings = settings
+        self.models = models or Models.get(settings.spacy_model, settings.rules_dir)
+        self.rules = RuleSet.load(settings.rules_dir)
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        return self.models.gazetteer
+
+    # -- public ----------------------------------------------------------------------------
+
+    def extract(self, article: Article) -> tuple[EventMention, ...]:
+        return self.extract_many([article])[0]
+
+    def extract_many(self, articles: list[Article]) -> list[tuple[EventMention, ...]]:
+        """Batch several articles through the parser at once (one nlp.pipe call)."""
+        per_article: list[list[Sentence]] = []
+        flat: list[tuple[int, Sentence]] = []
+        for i, art in enumerate(articles):
+            sents = [s for s in self.models.sentences(art.text) if self.rules.candidate(s.text)]
+            per_article.append(sents)
+            flat.extend((i, s) for s in sents)
+        docs = list(self.models.parse([s.text for _, s in flat], batch_size=self.settings.batch_size))
+        by_article: list[list[tuple[Sentence, Any]]] = [[] for _ in articles]
+        for (i, s), doc in zip(flat, docs, strict=True):
+            by_article[i].append((s, doc))
+        return [self._article_events(art, pairs) for art, pairs in zip(articles, by_article, strict=True)]
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _article_events(self, article: Article, pairs: list[tuple[Sentence, Any]]) -> tuple[EventMention, ...]:
+        mentions: list[_Mention] = []
+        for order, (sent, doc) in enumerate(pairs):
+            mentions.extend(self._sentence_mentions(article, sent, doc, order))
+        self._fill_actors(mentions, pairs)
+        return tuple(self._merge(mentions))
+
+    def _sentence_mentions(self, article: Article, sent: Sentence, doc: Any, order: int) -> list[_Mention]:
+        lower = doc.text.lower()
+        lemmas = [t.lemma_.lower() for t in doc]
+        lemma_text = " ".join(lemmas)
+        found: dict[str, _Mention] = {}
+        for rule in self.rules.rules:
+            if rule.type in found and found[rule.type].rule.weight >= rule.weight:
+                continue
+            if not self.rules.context_ok(rule, lower):
+                continue
+            trig = _find_trigger(rule, doc, lemma_text, lemmas)
+            if trig is None:
+                continue
+            m = self._analyse(article, sent, doc, rule, trig, lower, order)
+            if m is not None and (rule.type not in found or m.confidence > found[rule.type].confidence):
+                found[rule.type] = m
+        return list(found.values())
+
+    def _analyse(
+        self, article: Article, sent: Sentence, doc: Any, rule: Rule, trig: Any, lower: str, order: int
+    ) -> _Mention | None:
+        gaz = self.gazetteer
+        if trig.dep_ in ("acl", "relcl", "amod") and rule.milestone not in ("pause", "threat", "denial"):
+            return None  # a participle or relative clause describes a thing; it does not report news
+        actors, explicit, targets, location = self._roles(rule, doc, trig)
+        event_date, future_date = self._event_date(doc, trig, article.published)
+        status, cue_id = self._status(rule, doc, trig, lower, future_date)
+        background = self._background(lower, trig, event_date, article.published)
+        amounts = [e.text for e in doc.ents if e.label_ in ("PERCENT", "MONEY", "QUANTITY")]
+        if rule.type == "factory_opening" and not targets:
+            return None
+        conf = rule.weight
+        conf *= 1.0 if actors else 0.8
+        conf *= 1.0 if (targets or rule.type == "tariff_announcement") else 0.85
+        conf *= 1.0 if cue_id else 0.92
+        if rule.type == "factory_opening" and location is None:
+            conf *= 0.9
+        del gaz
+        return _Mention(
+            rule=rule,
+            status=status,
+            status_cue=cue_id,
+            actors=actors,
+            explicit_actor=explicit,
+            targets=targets,
+            location=location,
+            event_date=event_date,
+            background=background,
+            amounts=amounts,
+            sentence=sent,
+            confidence=round(min(conf, 0.99), 3),
+            order=order,
+        )
+
+    def _ent_entity(self, ent: Any) -> Any:
+        return self.gazetteer.get(ent.ent_id_) if ent.ent_id_ else None
+
+    def _roles(self, rule: Rule, doc: Any, trig: Any) -> tuple[list[str], bool, list[str], str | None]:
+        """(actors, actor_is_explicit, targets, location) of a rule firing at ``trig``."""
+        subj, passive_subj = _subject_tokens(trig)
+        aside = _aside_tokens(doc, trig)
+        actors: list[tuple[int, str]] = []
+        targets: list[str] = []
+        location = None
+        lists: list[str] = []
+        sanctions = rule.type in ("sanctions_listing", "sanctions_removal")
+        for ent in doc.ents:
+            ge = self._ent_entity(ent)
+            idx = {t.i for t in ent}
+            in_subj = bool(idx & subj)
+            in_aside = bool(idx & aside) and not in_subj
+            if ge is not None and ge.kind == "list":
+                lists.append(ge.id)
+                continue
+            if ent.label_ == "DEMONYM":
+                if ge is not None and not sanctions:
+                    targets.append(ge.canonical)
+                continue
+            if ge is not None:
+                if sanctions:
+                    if ge.kind == "authority" and "sanctions" in ge.roles:
+                        actors.append((5 if in_subj else 3, ge.canonical))
+                    elif ge.kind == "government" and in_subj:
+                        actors.append((1, self._sanctions_authority(ge.country, lists) or ge.canonical))
+                    elif ge.kind == "company" and not in_subj:
+                        targets.append(ge.canonical)
+                elif rule.type == "tariff_announcement":
+                    if ge.kind in ("authority", "government"):
+                        gov = self._tariff_government(ge)
+                        prep = ent.root.head.lower_ if ent.root.dep_ == "pobj" else ""
+                        if in_subj:
+                            actors.append((5, gov))
+                        elif prep in ("on", "against", "from", "to", "with", "for", "in") or (idx & passive_subj) or in_aside:
+                            targets.append(ge.canonical)
+                        else:
+                            actors.append((2 if ge.kind == "authority" else 1, gov))
+                    else:
+                        targets.append(ge.canonical)
+                else:  # factory_opening
+                    if ge.kind == "company":
+                        actors.append((5 if in_subj else 3, ge.canonical))
+                    elif ge.kind == "government" and location is None and not in_subj:
+                        location = ge.canonical
+                continue
+            name = _clean_name(ent.text)
+            if not name or name.lower() in NEWS_AGENCIES or name.upper() in JUNK_NAMES:
+                continue
+            if sanctions:
+                if ent.label_ in ("ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART") and not in_subj:
+                    targets.append(name)
+            elif rule.type == "factory_opening":
+                if ent.label_ == "ORG":
+                    actors.append((4 if in_subj else 1, name))
+                elif ent.label_ in ("GPE", "LOC", "FAC") and location is None:
+                    location = name
+            elif rule.type == "tariff_announcement" and ent.label_ in ("GPE", "NORP") and not in_subj:
+                targets.append(name)
+        explicit = bool(actors) and max(a[0] for a in actors) >= 3
+        if sanctions:
+            targets.extend(m.group(1) for m in GROUP_RX.finditer(doc.text))
+            by_list = self._sanctions_authority("", lists)
+            if by_list and not explicit:
+                actors.append((2, by_list))
+        if rule.type == "factory_opening":
+            facility = _facility_phrase(doc, trig)
+            if facility is None:
+                return [], False, [], None  # the facility word is not what the trigger speaks of
+            targets.append(facility)
+        actors.sort(key=lambda x: -x[0])
+        actor_names = _unique([a for _, a in actors])[:1]
+        keys = {name_key(a) for a in actor_names}
+        targets = [t for t in _unique(targets) if name_key(t) not in keys]
+        return actor_names, explicit, targets[:8], location
+
+    def _sanctions_authority(self, country: str, lists: list[str]) -> str | None:
+        by_list = {
+            "list.entity": "auth.us.bis",
+            "list.uvl": "auth.us.bis",
+            "list.dpl": "auth.us.bis",
+            "list.mil_end_user": "auth.us.bis",
+            "list.sdn": "auth.us.ofac",
+            "list.uel": "auth.cn.mofcom",
+            "list.export_control_cn": "auth.cn.mofcom",
+        }
+        for lid in lists:
+            if lid in by_list:
+                e = self.gazetteer.get(by_list[lid])
+                if e:
+                    return e.canonical
+        by_country = {"EU": "auth.eu.council", "CN": "auth.cn.mofcom", "GB": "auth.uk.ofsi", "US": "auth.us.ofac"}
+        if country in by_country:
+            e = self.gazetteer.get(by_country[country])
+            return e.canonical if e else None
+        return None
+
+    def _tariff_government(self, ge: Any) -> str:
+        """Tariffs are set by governments: map ministries and leaders to the acting government."""
+        mapping = {"US": "auth.us.president", "CN": "auth.cn.tariff", "EU": "auth.eu.commission"}
+        target = mapping.get(ge.country)
+        if target:
+            e = self.gazetteer.get(target)
+            if e:
+                return e.canonical
+        return ge.canonical
+
+    def _event_date(self, doc: Any, trig: Any, published: str | None) -> tuple[str | None, bool]:
+        best = None
+        for ent in doc.ents:
+            if ent.label_ != "DATE":
+                continue
+            prev = doc[ent.start - 1].lower_ if ent.start > 0 else ""
+            future = prev in FUTURE_PREP
+            value = dates.normalise(ent.text, published, future=future)
+            if not value:
+                continue
+            dist = abs(ent.root.i - trig.i)
+            if best is None or dist < best[0]:
+                best = (dist, value, future)
+        if best is None:
+            return None, False
+        _, value, future = best
+        gap = dates.days_between(published, value)
+        return value, bool(future or (gap is not None and gap > 0 and len(value) == 10))
+
+    def _status(self, rule: Rule, doc: Any, trig: Any, lower: str, future_date: bool) -> tuple[str, str]:
+        if rule.status:
+            return rule.status, rule.id
+        heads = _ancestor_lemmas(trig) | {trig.lemma_.lower()}
+        for cue in self.rules.cues:
+            if cue.effect != "status" or (cue.types and rule.type not in cue.types):
+                continue
+            if self.rules.cue_matches(cue, lower) or (heads & set(cue.head_lemmas)):
+                return cue.status or "", cue.id
+        verb = _governing_verb(trig)
+        auxes = {c.lower_ for c in verb.children if c.dep_ in ("aux", "auxpass")}
+        for anc in (verb.head,) if verb.dep_ in ("xcomp", "ccomp") else ():
+            auxes |= {c.lower_ for c in anc.children if c.dep_ in ("aux", "auxpass")}
+        if rule.milestone in ("construction", "announcement"):
+            return "announced", "tense"
+        if auxes & _FUTURE_AUX or future_date:
+            return "announced", "tense.future"
+        if auxes & {"would"} and rule.type != "factory_opening":
+            return "announced", "tense.would"
+        if "to" in auxes and verb.tag_ == "VB" and rule.type == "factory_opening":
+            return "announced", "tense.to"
+        if verb.tag_ in _PAST_TAGS or auxes & {"has", "have", "had", "was", "were", "been"}:
+            return "done", "tense.past"
+        return _STATUS_DEFAULT.get(rule.milestone, "announced"), ""
+
+    def _background(self, lower: str, trig: Any, event_date: str | None, published: str | None) -> bool:
+        if event_date and published:
+            gap = dates.days_between(event_date, published)
+            if gap is not None:
+                slack = 31 if len(event_date) == 7 else (365 if len(event_date) == 4 else 0)
+                if gap - slack > self.settings.background_days:
+                    return True
+        verb = _governing_verb(trig)
+        if any(c.lower_ == "had" and c.dep_ in ("aux", "auxpass") for c in verb.children):
+            return True
+        for cue in self.rules.cues:
+            if cue.effect == "background" and self.rules.cue_matches(cue, lower):
+                return True
+        return False
+
+    def _fill_actors(self, mentions: list[_Mention], pairs: list[tuple[Sentence, Any]]) -> None:
+        """A mention with no explicit actor takes the article's most frequent explicit actor of its type."""
+        explicit: dict[str, Counter[str]] = {}
+        anyactor: dict[str, Counter[str]] = {}
+        for m in mentions:
+            for a in m.actors[:1]:
+                anyactor.setdefault(m.rule.type, Counter())[a] += 1
+                if m.explicit_actor:
+                    explicit.setdefault(m.rule.type, Counter())[a] += 1
+        for m in mentions:
+            if m.explicit_actor:
+                continue
+            pool = explicit.get(m.rule.type) or (anyactor.get(m.rule.type) if not m.actors else None)
+            if pool:
+                m.actors = [pool.most_common(1)[0][0]]
+
+    def _merge(self, mentions: list[_Mention]) -> list[EventMention]:
+        groups: list[list[_Mention]] = []
+        for m in sorted(mentions, key=lambda x: x.order):
+            key = _group_key(m)
+            for g in groups:
+                g0 = g[0]
+                gkey = _group_key(g0)
+                if gkey != key or g0.background != m.background:
+                    continue
+                gt = {t for x in g for t in x.targets if not GROUP_RX.fullmatch(t)}
+                mt = {t for t in m.targets if not GROUP_RX.fullmatch(t)}
+                if m.rule.type == "tariff_announcement" and gt and mt and not (gt & mt):
+                    continue
+                g.append(m)
+                break
+            else:
+                groups.append([m])
+        out = []
+        for g in groups:
+            lead = max(g, key=lambda x: (x.confidence, -x.order))
+            first = g[0]
+            status = first.status if first.status_cue else lead.status
+            conf = min(0.99, lead.confidence + 0.03 * (len(g) - 1))
+            event_date = next((x.event_date for x in g if x.event_date), None)
+            location = next((x.location for x in g if x.location), None)
+            out.append(
+                EventMention(
+                    type=first.rule.type,
+                    status=status,
+                    milestone=_milestone(lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone, status),
+                    actors=tuple(_unique([a for x in g for a in x.actors]))[:3],
+                    targets=tuple(_unique([t for x in g for t in x.targets]))[:10],
+                    location=location,
+                    event_date=event_date,
+                    confidence=round(conf, 3),
+                    evidence=tuple(
+                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end) for x in g[:5]
+                    ),
+                    rule_ids=tuple(_unique([x.rule.id for x in g])),
+                    background=first.background,
+                    amounts=tuple(_unique([a for x in g for a in x.amounts]))[:8],
+                )
+            )
+        return out
+
+
+def _group_key(m: _Mention) -> tuple[str, str, tuple[str, ...]]:
+    """Mentions of one article with the same key report the same event."""
+    milestone = _milestone(m.rule.milestone, m.status)
+    if m.rule.type == "factory_opening" and m.status in ("announced", "planned"):
+        milestone = "prospective_factory"  # a plant's announcement, groundbreaking and future start are one story
+    return (m.rule.type, milestone, tuple(name_key(a) for a in m.actors[:1]))
+
+
+def _milestone(rule_milestone: str, status: str) -> str:
+    """The stage of a thing's life a report speaks of; different milestones never merge."""
+    if status in ("planned", "threatened") and rule_milestone in ("listing", "imposed", "removal"):
+        return "prospective_" + rule_milestone
+    if status == "planned" and rule_milestone in ("announcement", "construction", "production"):
+        return "plan"
+    if status == "denied":
+        return "denial"
+    return rule_milestone
+
+
+def _clean_name(text: str) -> str:
+    t = re.sub(r"^(the|a|an)\s+", "", text.strip(), flags=re.I)
+    t = re.sub(r"['’]s$", "", t).strip(" ,.;:\"'()")
+    return t if len(t) > 1 else ""
+
+
+FACILITY_WORDS = ("factory", "plant", "fab", "gigafactory", "facility", "foundry", "line", "mine", "center", "centre",
+                  "campus", "site", "park", "megafactory", "base", "hub", "smelter", "refinery", "giga", "project")
+
+
+def _facility_phrase(doc: Any, trig: Any) -> str | None:
+    """The facility the trigger speaks of: a facility noun it governs, its subject, or itself."""
+    verb = _governing_verb(trig)
+    related = {t.i for t in trig.subtree} | {t.i for t in verb.subtree if t.head.i == verb.i and t.dep_ in
+                                             ("nsubj", "nsubjpass", "dobj", "attr")}
+    for c in verb.children:
+        if c.dep_ in ("nsubj", "nsubjpass", "dobj", "prep", "attr", "xcomp"):
+            related.update(t.i for t in c.subtree)
+    if trig.head is not trig:
+        related.add(trig.head.i)
+        if trig.head.pos_ in ("NOUN", "PROPN"):
+            related.update(t.i for t in trig.head.subtree)
+    best = None
+    for chunk in doc.noun_chunks:
+        root = chunk.root
+        if (root.lemma_.lower() in FACILITY_WORDS or root.lower_ in FACILITY_WORDS) and root.i in related:
+            dist = abs(root.i - trig.i)
+            if best is None or dist < best[0]:
+                best = (dist, chunk.text)
+    if best is None:
+        return None
+    return _clean_name(best[1])[:120] or None
+
+
+def _unique(items: list[str]) -> list[str]:
+    """Drop repeats; of two spellings of one name the longer is kept, in first-seen position."""
+    out: list[str] = []
+    pos: dict[str, int] = {}
+    for it in items:
+        k = name_key(it)
+        if not k:
+            continue
+        if k in pos:
+            if len(it) > len(out[pos[k]]):
+                out[pos[k]] = it
+            continue
+        pos[k] = len(out)
+        out.append(it)
+    return out
+
+
+def _subject_tokens(trig: Any) -> tuple[set[int], set[int]]:
+    """Token indices of the acting subject nearest above ``trig``, and of passive subjects (targets)."""
+    subj: set[int] = set()
+    passive: set[int] = set()
+    t = trig
+    for _ in range(5):
+        for c in t.children:
+            if c.dep_ in ("nsubj", "csubj", "agent"):
+                subj.update(x.i for x in c.subtree)
+            elif c.dep_ == "nsubjpass":
+                passive.update(x.i for x in c.subtree)
+        if subj or t.head is t:
+            break
+        t = t.head
+    return subj, passive
+
+
+def _aside_tokens(doc: Any, trig: Any) -> set[int]:
+    """Tokens in adverbial or relative clauses that do not contain the trigger ("unless X does Y")."""
+    out: set[int] = set()
+    for tok in doc:
+        if tok.dep_ in ("advcl", "relcl") and not (tok.left_edge.i <= trig.i <= tok.right_edge.i):
+            out.update(x.i for x in tok.subtree)
+    return out

@@ -1,0 +1,96 @@
+"""Stage 2: feed bytes -> entries. A pure parser: feedparser never sees the network here.
+
+Entry identity: guid, else link, else a hash of title and date. Dates come out in UTC.
+XML with entity declarations is refused before parsing, so entity expansion (billion laughs) is
+bounded by construction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import feedparser
+
+from .records import FeedEntry, ParsedFeed
+
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_HEAD = 4096
+
+
+class FeedParseError(ValueError):
+    """The bytes are not a feed we can read; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _iso(struct: object) -> str | None:
+    if not struct:
+        return None
+    try:
+        ts = calendar.timegm(struct)  # feedparser's *_parsed fields are UTC struct_time
+        return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def entry_key(guid: str | None, link: str | None, title: str, published: str | None) -> str:
+    """Stable identity of an entry: guid, else link, else a hash of title and date."""
+    if guid and guid.strip():
+        return "guid:" + guid.strip()
+    if link and link.strip():
+        return "link:" + link.strip()
+    digest = hashlib.sha256(f"{title.strip()}\x00{published or ''}".encode()).hexdigest()[:32]
+    return "hash:" + digest
+
+
+def parse_feed(feed_name: str, content: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes. Raises FeedParseError when nothing usable comes out."""
+    if not content.strip():
+        raise FeedParseError("empty", "empty response body")
+    if _ENTITY_DECL.search(content):
+        raise FeedParseError("entity_declaration", "XML entity declarations are refused (entity expansion)")
+    headers = {"content-location": url} if url else {}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    except Exception as exc:  # feedparser is meant never to raise; be defensive about odd input
+        raise FeedParseError("parser_crash", f"{type(exc).__name__}: {exc}") from exc
+    warning = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        warning = f"{type(exc).__name__}: {exc}"[:300] if exc else "ill-formed feed"
+    if not parsed.entries:
+        if parsed.get("bozo"):
+            raise FeedParseError("malformed", warning or "ill-formed feed")
+        if not parsed.get("version") and not parsed.feed:
+            raise FeedParseError("not_a_feed", "no feed elements found")
+    entries = []
+    seen: set[str] = set()
+    for e in parsed.entries:
+        title = (e.get("title") or "").strip()
+        link = e.get("link")
+        if link:
+            link = urljoin(url, link.strip()) if url else link.strip()
+        published = _iso(e.get("published_parsed") or e.get("updated_parsed"))
+        key = entry_key(e.get("id") or e.get("guid"), link, title, published)
+        if key in seen:  # duplicate guids inside one document: the first wins
+            continue
+        seen.add(key)
+        entries.append(
+            FeedEntry(
+                feed=feed_name,
+                key=key,
+                url=link or None,
+                title=title,
+                published=published,
+                summary=(e.get("summary") or "")[:2000],
+            )
+        )
+    return ParsedFeed(entries=tuple(entries), title=(parsed.feed.get("title") or ""), warning=warning)

@@ -1,0 +1,128 @@
+"""Frozen records passed between stages: feeds -> fetch -> extract -> events -> dedup -> store -> alerts.
+
+Dicts appear only at the SQLite edge (``store``) and in the JSON export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Response:
+    """Bytes fetched over HTTP, after redirects."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+    permanent_redirect: str | None = None  # target when every hop was a 301/308
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a feed, identified by guid, else link, else a hash of title and date."""
+
+    feed: str
+    key: str
+    url: str | None
+    title: str
+    published: str | None  # ISO 8601 in UTC
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    entries: tuple[FeedEntry, ...]
+    title: str = ""
+    warning: str | None = None  # feedparser's bozo message when entries were still recovered
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article's text, ready for the NLP stage."""
+
+    id: int | None
+    url: str
+    title: str
+    outlet: str
+    published: str | None  # YYYY-MM-DD, YYYY-MM or full ISO; the anchor for relative dates
+    text: str
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    title: str
+    published: str | None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: str
+    start: int  # character offsets into the article text
+    end: int
+
+
+@dataclass(frozen=True)
+class EventMention:
+    """One event found in one article (several sentences of it may support it)."""
+
+    type: str
+    status: str
+    milestone: str  # e.g. "listing", "prospective", "imposed", "threat", "pause", "production"
+    actors: tuple[str, ...]
+    targets: tuple[str, ...]
+    location: str | None
+    event_date: str | None
+    confidence: float
+    evidence: tuple[Evidence, ...]
+    rule_ids: tuple[str, ...]
+    background: bool = False
+    amounts: tuple[str, ...] = ()
+
+    @property
+    def parties(self) -> frozenset[str]:
+        return frozenset(self.actors) | frozenset(self.targets)
+
+    @property
+    def core(self) -> bool:
+        return (
+            not self.background
+            and self.type in ("sanctions_listing", "tariff_announcement", "factory_opening")
+            and self.status in ("done", "announced")
+        )
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event row as the dedup stage sees its candidates."""
+
+    id: int
+    type: str
+    status: str
+    milestone: str
+    actors: tuple[str, ...]
+    targets: tuple[str, ...]
+    event_date: str | None
+    first_seen: str
+    embedding: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What dedup decided for one mention: join ``event_id`` or create a new event."""
+
+    mention: EventMention
+    embedding: bytes
+    event_id: int | None = None
+    similarity: float = 0.0
+    related_to: tuple[int, ...] = field(default_factory=tuple)  # other milestones of the same thing
