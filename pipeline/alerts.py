@@ -52,7 +52,9 @@ def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
     actors = ", ".join(event.get("actors") or []) or "unknown authority"
     targets = event.get("targets") or []
     head = f"{label} ({event['status']}): {actors}"
-    fallback = f"{head}. Parties: {', '.join(targets) or 'not named'}. Date: {event.get('event_date') or 'not stated'}."
+    fallback = escape(
+        f"{head}. Parties: {', '.join(targets) or 'not named'}. Date: {event.get('event_date') or 'not stated'}."
+    )
     sources = event.get("sources") or []
     quote = ""
     if sources and sources[0].get("evidence"):
@@ -63,25 +65,40 @@ def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
             "type": "section",
             "fields": [
                 {"type": "mrkdwn", "text": _cut(f"*Authority*\n{escape(actors)}", 2000)},
-                {"type": "mrkdwn", "text": _cut(f"*Event date*\n{escape(event.get('event_date') or 'not stated')}", 2000)},
+                {
+                    "type": "mrkdwn",
+                    "text": _cut(f"*Event date*\n{escape(event.get('event_date') or 'not stated')}", 2000),
+                },
                 {"type": "mrkdwn", "text": f"*Status*\n{escape(event['status'])}"},
                 {"type": "mrkdwn", "text": f"*Confidence*\n{float(event.get('confidence') or 0):.2f}"},
             ],
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _cut("*Listed parties*\n" + escape("; ".join(targets) or "not named"), MAX_SECTION)},
+            "text": {
+                "type": "mrkdwn",
+                "text": _cut("*Listed parties*\n" + escape("; ".join(targets) or "not named"), MAX_SECTION),
+            },
         },
     ]
     if quote:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("> " + escape(quote), MAX_SECTION)}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _cut("> " + escape(quote), MAX_SECTION)}}
+        )
     links = []
     for s in sources[:10]:
         title = escape((s.get("title") or s.get("url") or "")[:150]).replace("|", "¦")
         links.append(f"<{s['url']}|{title}> ({escape(s.get('outlet') or '')})")
     if links:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("*Sources*\n" + "\n".join(links), MAX_SECTION)}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"tradewire event #{event['id']}"}]})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _cut("*Sources*\n" + "\n".join(links), MAX_SECTION)},
+            }
+        )
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"tradewire event #{event['id']}"}]}
+    )
     return {"text": _cut(fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
 
 
@@ -90,8 +107,9 @@ def active_routes(settings: AlertSettings, env: Mapping[str, str] | None = None)
     return [r for r in settings.all_routes() if env.get(r.webhook_env)]
 
 
-def route_matcher(settings: AlertSettings, gazetteer: Gazetteer | None,
-                  env: Mapping[str, str] | None = None) -> Callable[[dict[str, Any]], list[str]]:
+def route_matcher(
+    settings: AlertSettings, gazetteer: Gazetteer | None, env: Mapping[str, str] | None = None
+) -> Callable[[dict[str, Any]], list[str]]:
     """A function naming the routes a new event alerts on."""
     routes = active_routes(settings, env)
 
@@ -130,8 +148,14 @@ class DeliveryReport:
 class Delivery:
     """Drains the outbox. ``stop`` (a threading.Event) interrupts waits."""
 
-    def __init__(self, settings: AlertSettings, store: Store, fetcher: Fetcher,
-                 env: Mapping[str, str] | None = None, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        store: Store,
+        fetcher: Fetcher,
+        env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
@@ -167,7 +191,9 @@ class Delivery:
             for item in due:
                 if self.stop.is_set():
                     return
-                gap = self.settings.min_interval_seconds - (time.monotonic() - self._last_sent.get(route.name, -1e9))
+                gap = self.settings.min_interval_seconds - (
+                    time.monotonic() - self._last_sent.get(route.name, -1e9)
+                )
                 if gap > 0:
                     self.stop.wait(gap)
                 outcome = self._send(route, url, item)
@@ -216,7 +242,9 @@ class Delivery:
     def _retry(self, route: RouteSettings, item: Any, error: str, retry_after: float | None) -> str:
         backoff = min(self.settings.max_backoff_seconds, 2.0 ** min(item.attempts, 12))
         wait = retry_after if retry_after is not None else backoff * (0.5 + random.random() / 2)
-        log.warning("alerts route %s: alert %s will be retried in %.1fs (%s)", route.name, item.id, wait, error)
+        log.warning(
+            "alerts route %s: alert %s will be retried in %.1fs (%s)", route.name, item.id, wait, error
+        )
         self.store.alert_retry(item.id, wait_seconds=wait, error=error)
         return "retry"
 

@@ -40,13 +40,25 @@ def setup_logging(settings: Settings, verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "sentence_transformers", "urllib3", "trafilatura", "htmldate"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "sentence_transformers",
+        "urllib3",
+        "trafilatura",
+        "htmldate",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False), default=None, envvar="TRADEWIRE_CONFIG",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        envvar="TRADEWIRE_CONFIG",
         help="TOML configuration file (built-in defaults when absent).",
     )(f)
 
@@ -80,7 +92,9 @@ def run(config_path: str | None, tick: float, verbose: bool) -> None:
 
 @main.command()
 @config_option
-@click.option("--drain", default=None, type=float, help="Seconds to wait for alert retries (default: config).")
+@click.option(
+    "--drain", default=None, type=float, help="Seconds to wait for alert retries (default: config)."
+)
 @click.option("-v", "--verbose", is_flag=True)
 def once(config_path: str | None, drain: float | None, verbose: bool) -> None:
     """One full cycle: poll every feed, process every new article, deliver pending alerts."""
@@ -111,7 +125,9 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     report = CycleReport()
     bad = 0
     with Pipeline(settings, env=env) as p:
-        for n, line in enumerate(tqdm(lines, desc="queue", unit="article", disable=not sys.stderr.isatty()), 1):
+        for n, line in enumerate(
+            tqdm(lines, desc="queue", unit="article", disable=not sys.stderr.isatty()), 1
+        ):
             if not line.strip():
                 continue
             try:
@@ -125,8 +141,13 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
                     rec["published"] = rec.get("published") or ex.published
                 if not text:
                     raise ValueError("neither text nor html")
-                p.store.add_article(url=url, title=rec.get("title") or "", published=rec.get("published"),
-                                    text=text, outlet=rec.get("outlet") or "")
+                p.store.add_article(
+                    url=url,
+                    title=rec.get("title") or "",
+                    published=rec.get("published"),
+                    text=text,
+                    outlet=rec.get("outlet") or "",
+                )
             except (KeyError, ValueError, ExtractionError) as exc:
                 bad += 1
                 p.store.record_failure("process", f"{path}:{n}", type(exc).__name__, str(exc))
@@ -164,7 +185,11 @@ def _country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
         return []
     gaz = Gazetteer.load(settings.nlp.rules_dir)
     wanted = {c.upper() for c in codes}
-    out = [e.canonical for e in gaz.entities.values() if e.country.upper() in wanted or e.canonical.upper() in wanted]
+    out = [
+        e.canonical
+        for e in gaz.entities.values()
+        if e.country.upper() in wanted or e.canonical.upper() in wanted
+    ]
     for c in codes:
         e = gaz.resolve(c)
         if e:
@@ -177,9 +202,14 @@ def _table(events: list[dict[str, Any]]) -> str:
     for e in events:
         rows.append(
             (
-                str(e["id"]), e["type"], e["status"], e["event_date"] or "-",
-                _short(", ".join(e["actors"]), 34), _short(", ".join(e["targets"]), 46),
-                f"{e['independent_sources']}/{e['source_count']}", f"{e['confidence']:.2f}",
+                str(e["id"]),
+                e["type"],
+                e["status"],
+                e["event_date"] or "-",
+                _short(", ".join(e["actors"]), 34),
+                _short(", ".join(e["targets"]), 46),
+                f"{e['independent_sources']}/{e['source_count']}",
+                f"{e['confidence']:.2f}",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -199,15 +229,47 @@ def emit(events: list[dict[str, Any]], fmt: str) -> None:
     elif fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["id", "type", "status", "event_date", "actors", "targets", "location", "confidence",
-                    "first_seen", "last_seen", "source_count", "independent_sources", "urls", "evidence"])
+        w.writerow(
+            [
+                "id",
+                "type",
+                "status",
+                "event_date",
+                "actors",
+                "targets",
+                "location",
+                "confidence",
+                "first_seen",
+                "last_seen",
+                "source_count",
+                "independent_sources",
+                "urls",
+                "evidence",
+            ]
+        )
         for e in events:
-            w.writerow([
-                e["id"], e["type"], e["status"], e["event_date"] or "", "; ".join(e["actors"]), "; ".join(e["targets"]),
-                e["location"] or "", e["confidence"], e["first_seen"], e["last_seen"], e["source_count"],
-                e["independent_sources"], " ".join(s["url"] for s in e["sources"]),
-                (e["sources"][0]["evidence"][0]["sentence"] if e["sources"] and e["sources"][0]["evidence"] else ""),
-            ])
+            w.writerow(
+                [
+                    e["id"],
+                    e["type"],
+                    e["status"],
+                    e["event_date"] or "",
+                    "; ".join(e["actors"]),
+                    "; ".join(e["targets"]),
+                    e["location"] or "",
+                    e["confidence"],
+                    e["first_seen"],
+                    e["last_seen"],
+                    e["source_count"],
+                    e["independent_sources"],
+                    " ".join(s["url"] for s in e["sources"]),
+                    (
+                        e["sources"][0]["evidence"][0]["sentence"]
+                        if e["sources"] and e["sources"][0]["evidence"]
+                        else ""
+                    ),
+                ]
+            )
         click.echo(buf.getvalue(), nl=False)
     else:
         click.echo(_table(events) if events else "no events")
@@ -215,7 +277,9 @@ def emit(events: list[dict[str, Any]], fmt: str) -> None:
 
 @main.command()
 @config_option
-@click.option("--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Event type (repeatable).")
+@click.option(
+    "--type", "types", multiple=True, type=click.Choice(EVENT_TYPES), help="Event type (repeatable)."
+)
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Status (repeatable).")
 @click.option("--entity", "entities", multiple=True, help="A party, by canonical name or alias (repeatable).")
 @click.option("--country", "countries", multiple=True, help="ISO country code or name of a party or place.")
@@ -227,11 +291,25 @@ def emit(events: list[dict[str, Any]], fmt: str) -> None:
 @click.option("--query", help="Full-text search over evidence, titles and parties.")
 @click.option("--related", type=int, help="An event and the other milestones of the same thing.")
 @click.option("--limit", type=int, help="At most this many events.")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True)
-def events(config_path: str | None, types: tuple[str, ...], statuses: tuple[str, ...], entities: tuple[str, ...],
-           countries: tuple[str, ...], since: str | None, until: str | None, seen_since: str | None,
-           seen_until: str | None, min_sources: int | None, query: str | None, related: int | None,
-           limit: int | None, fmt: str) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True
+)
+def events(
+    config_path: str | None,
+    types: tuple[str, ...],
+    statuses: tuple[str, ...],
+    entities: tuple[str, ...],
+    countries: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    seen_since: str | None,
+    seen_until: str | None,
+    min_sources: int | None,
+    query: str | None,
+    related: int | None,
+    limit: int | None,
+    fmt: str,
+) -> None:
     """Query and export the event log."""
     from .store import Store
 
@@ -239,10 +317,18 @@ def events(config_path: str | None, types: tuple[str, ...], statuses: tuple[str,
     store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
     try:
         result = store.query_events(
-            types=types, statuses=statuses, entities=_resolve_entities(settings, entities),
-            country_entities=_country_entities(settings, countries), since=since, until=until,
-            seen_since=seen_since, seen_until=seen_until, min_sources=min_sources, query=query,
-            related_to=related, limit=limit,
+            types=types,
+            statuses=statuses,
+            entities=_resolve_entities(settings, entities),
+            country_entities=_country_entities(settings, countries),
+            since=since,
+            until=until,
+            seen_since=seen_since,
+            seen_until=seen_until,
+            min_sources=min_sources,
+            query=query,
+            related_to=related,
+            limit=limit,
         )
     finally:
         store.close()
@@ -270,7 +356,9 @@ def event(config_path: str | None, event_id: int) -> None:
 @main.command()
 @config_option
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True
+)
 def entity(config_path: str | None, name: str, fmt: str) -> None:
     """An entity's timeline: every event naming it (aliases included), oldest first."""
     from .store import Store
@@ -310,8 +398,10 @@ def status(config_path: str | None, as_json: bool) -> None:
         click.echo(f"parked alert {a['id']} (event {a['event_id']}, route {a['route']}): {a['last_error']}")
     click.echo("feeds:")
     for f in st["feeds"]:
-        line = (f"  {f['name']}: last success {f['last_success'] or 'never'}, next poll {f['next_poll'] or 'now'}, "
-                f"errors in a row {f['error_count']}, entries {f['entries_total']}")
+        line = (
+            f"  {f['name']}: last success {f['last_success'] or 'never'}, next poll {f['next_poll'] or 'now'}, "
+            f"errors in a row {f['error_count']}, entries {f['entries_total']}"
+        )
         if f["last_error"]:
             line += f"\n    last error ({f['last_error_at']}): {f['last_error_reason']}: {f['last_error']}"
         click.echo(line)
@@ -392,10 +482,16 @@ def serve(config_path: str | None, port: int, host: str) -> None:
 
 
 @main.command("config")
-def config_cmd() -> None:
+@click.option("--markdown", is_flag=True, help="As the README's Markdown table.")
+def config_cmd(markdown: bool) -> None:
     """Print every setting with its default and help (the README's reference)."""
+    if markdown:
+        click.echo("| key | default | meaning |\n| --- | --- | --- |")
     for key, default, help_text in reference():
-        click.echo(f"{key} = {default}\n    {help_text}")
+        if markdown:
+            click.echo(f"| `{key}` | `{default}` | {help_text.replace('|', '/')} |")
+        else:
+            click.echo(f"{key} = {default}\n    {help_text}")
 
 
 if __name__ == "__main__":  # pragma: no cover

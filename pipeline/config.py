@@ -168,6 +168,9 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError(f"feed {f.name}: category must be crypto or trade")
         if f.interval_minutes <= 0:
             raise ConfigError(f"feed {f.name}: interval_minutes must be positive")
+    route_names = [r.name for r in settings.alerts.all_routes()]
+    if len(route_names) != len(set(route_names)):
+        raise ConfigError("alert route names must be unique (give each [[alerts.routes]] a name)")
     for r in settings.alerts.all_routes():
         for t in r.types:
             if t not in EVENT_TYPES:
@@ -193,6 +196,18 @@ def load_settings(path: str | os.PathLike[str] | None) -> Settings:
     return _validate(_build(Settings, data, ""))
 
 
+def _toml_value(name: str, value: Any) -> str:
+    if name == "rules_dir":
+        return '"<project>/rules"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value("", v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    return repr(value)
+
+
 def reference() -> list[tuple[str, str, str]]:
     """(key, default, help) for every setting, in declaration order."""
     rows: list[tuple[str, str, str]] = []
@@ -207,10 +222,7 @@ def reference() -> list[tuple[str, str, str]]:
                 item = FeedSettings if f.name == "feeds" else RouteSettings
                 walk(item, f"{key}[].")
             else:
-                shown = list(default) if isinstance(default, tuple) else default
-                if f.name == "rules_dir":
-                    shown = "<project>/rules"
-                rows.append((key, repr(shown).replace("'", '"'), f.metadata.get("help", "")))
+                rows.append((key, _toml_value(f.name, default), f.metadata.get("help", "")))
 
     walk(Settings, "")
     return rows

@@ -37,8 +37,13 @@ _RX_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}(?:,?\s+
 _RX_MY = re.compile(rf"\b{_MON}\s+(?:of\s+)?(\d{{4}})\b", re.I)
 _RX_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _RX_YEAR = re.compile(r"\b(?:in|since|of|during|by|from|until|early|late|mid-?)\s+(\d{4})\b", re.I)
-_RX_WEEKDAY = re.compile(r"\b(last|this|next|on|coming)?\s*(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
-_RX_REL = re.compile(r"\b(today|yesterday|tomorrow|tonight|last month|this month|next month|last year|this year|next year)\b", re.I)
+_RX_WEEKDAY = re.compile(
+    r"\b(last|this|next|on|coming)?\s*(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I
+)
+_RX_REL = re.compile(
+    r"\b(today|yesterday|tomorrow|tonight|last month|this month|next month|last year|this year|next year)\b",
+    re.I,
+)
 
 
 def parse_anchor(value: str | None) -> tuple[date | None, str]:
@@ -62,7 +67,9 @@ def parse_anchor(value: str | None) -> tuple[date | None, str]:
 
 
 def _month(name: str) -> int:
-    return MONTHS[name.lower().rstrip(".")[:4] if name.lower().startswith("sept") else name.lower().rstrip(".")[:3]]
+    return MONTHS[
+        name.lower().rstrip(".")[:4] if name.lower().startswith("sept") else name.lower().rstrip(".")[:3]
+    ]
 
 
 def _nearest_year(month: int, day: int, anchor: date, future: bool) -> int:
@@ -91,7 +98,9 @@ def normalise(phrase: str, anchor: str | None, *, future: bool = False) -> str |
     m = _RX_MDY.search(p)
     if m:
         month, day = _month(m[1]), int(m[2])
-        year = int(m[3]) if m[3] else (_nearest_year(month, day, a, future) if a and grain != "year" else None)
+        year = (
+            int(m[3]) if m[3] else (_nearest_year(month, day, a, future) if a and grain != "year" else None)
+        )
         if year is None:
             return None
         try:
@@ -101,7 +110,9 @@ def normalise(phrase: str, anchor: str | None, *, future: bool = False) -> str |
     m = _RX_DMY.search(p)
     if m:
         day, month = int(m[1]), _month(m[2])
-        year = int(m[3]) if m[3] else (_nearest_year(month, day, a, future) if a and grain != "year" else None)
+        year = (
+            int(m[3]) if m[3] else (_nearest_year(month, day, a, future) if a and grain != "year" else None)
+        )
         if year is None:
             return None
         try:

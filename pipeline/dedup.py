@@ -91,14 +91,22 @@ class Deduplicator:
 
     def best_match(self, store: Store, m: EventMention, v: Any, exclude: set[int]) -> Match | None:
         seen_after = iso(utcnow() - timedelta(days=max(self.settings.window_days * 3, 60)))
-        cands = store.candidates(m.type, [m.milestone], m.event_date, self.settings.window_days,
-                                 seen_after if not m.event_date else "")
+        cands = store.candidates(
+            m.type,
+            [m.milestone],
+            m.event_date,
+            self.settings.window_days,
+            seen_after if not m.event_date else "",
+        )
         best: Match | None = None
         for ev in cands:
             if ev.id in exclude:
                 continue
             match = self.same_event(m, v, ev)
-            if match and (best is None or (match.shared_targets, match.similarity) > (best.shared_targets, best.similarity)):
+            if match and (
+                best is None
+                or (match.shared_targets, match.similarity) > (best.shared_targets, best.similarity)
+            ):
                 best = match
         return best
 
@@ -112,7 +120,11 @@ class Deduplicator:
         for ev in cands:
             if ev.embedding is None:
                 continue
-            if m.actors and ev.actors and not ({a.lower() for a in m.actors} & {a.lower() for a in ev.actors}):
+            if (
+                m.actors
+                and ev.actors
+                and not ({a.lower() for a in m.actors} & {a.lower() for a in ev.actors})
+            ):
                 continue
             if not (_specific(m.targets) & _specific(ev.targets)):
                 continue

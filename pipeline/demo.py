@@ -30,12 +30,15 @@ def load_site() -> dict[str, Any]:
 
 
 def render_page(article: dict[str, Any], related: list[dict[str, Any]]) -> str:
-    teasers = "".join(f'<li><a href="/{html.escape(r["slug"])}">{html.escape(r["title"])}</a></li>' for r in related)
+    teasers = "".join(
+        f'<li><a href="/{html.escape(r["slug"])}">{html.escape(r["title"])}</a></li>' for r in related
+    )
     paras = "".join(f"<p>{html.escape(p)}</p>" for p in article["body"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(article["title"])} | {html.escape(article["outlet"])}</title>
 <meta property="article:published_time" content="{article["published"]}">
-<meta property="og:title" content="{html.escape(article["title"])}"></head>
+<meta property="og:title" content="{html.escape(article["title"])}">
+<meta property="og:site_name" content="{html.escape(article["outlet"])}"></head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header><nav><ul><li><a href="/">Home</a></li><li><a href="/markets">Markets</a></li><li><a href="/policy">Policy</a></li>
@@ -63,7 +66,7 @@ def render_feed(base: str, name: str, site: dict[str, Any]) -> str:
         link = f"{base}/{ref}"
         items.append(
             f"<item><title>{html.escape(a['title'])}</title><link>{html.escape(link)}</link>"
-            f"<guid isPermaLink=\"false\">{name}:{html.escape(a['slug'])}</guid><pubDate>{pub}</pubDate>"
+            f'<guid isPermaLink="false">{name}:{html.escape(a["slug"])}</guid><pubDate>{pub}</pubDate>'
             f"<description>{html.escape(a['body'][0][:200])}</description></item>"
         )
     return (
@@ -115,9 +118,11 @@ class DemoSite(_Server):
                 outer.requests.append(self.path)
                 path = self.path.split("?", 1)[0].strip("/")
                 if path.startswith("feeds/") and path.endswith(".xml"):
-                    name = path[len("feeds/"):-4]
+                    name = path[len("feeds/") : -4]
                     if name in outer.site["feeds"]:
-                        return self._send(200, render_feed(outer.base, name, outer.site), "application/rss+xml")
+                        return self._send(
+                            200, render_feed(outer.base, name, outer.site), "application/rss+xml"
+                        )
                 by_slug = {a["slug"]: a for a in outer.site["articles"]}
                 if path in by_slug:
                     a = by_slug[path]
@@ -142,8 +147,11 @@ class DemoSite(_Server):
 class SlackCatcher(_Server):
     """A local Slack webhook receiver. ``script`` gives (status, headers) per request; 200 afterwards."""
 
-    def __init__(self, script: list[tuple[int, dict[str, str]]] | None = None,
-                 on_request: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        script: list[tuple[int, dict[str, str]]] | None = None,
+        on_request: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.script = list(script or [])
         self.received: list[dict[str, Any]] = []  # every request: {"at", "status", "body"}
         self.lock = threading.Lock()
@@ -194,8 +202,13 @@ def demo_settings(site: DemoSite, catcher: SlackCatcher, db: str) -> Any:
         storage=StorageSettings(db=db),
         network=NetworkSettings(allow_hosts=(site.host_port, catcher.host_port)),
         feeds=tuple(
-            FeedSettings(name=n, url=site.feed_url(n), category="crypto" if n == "ledger" else "trade",
-                         interval_minutes=15, outlet=outlets.get(n, ""))
+            FeedSettings(
+                name=n,
+                url=site.feed_url(n),
+                category="crypto" if n == "ledger" else "trade",
+                interval_minutes=15,
+                outlet=outlets.get(n, ""),
+            )
             for n in site.site["feeds"]
         ),
         alerts=AlertSettings(drain_seconds=15.0),
@@ -218,7 +231,9 @@ def run_demo(db_path: str = "data/demo.db") -> None:
     try:
         settings = demo_settings(site, catcher, db_path)
         setup_logging(settings)
-        click.echo(f"demo site on {site.base} (feeds: {', '.join(site.site['feeds'])}); Slack catcher on {catcher.base}")
+        click.echo(
+            f"demo site on {site.base} (feeds: {', '.join(site.site['feeds'])}); Slack catcher on {catcher.base}"
+        )
         click.echo("running one cycle (first run loads the spaCy and MiniLM models)...")
         with Pipeline(settings, env={"SLACK_WEBHOOK_URL": catcher.url}) as p:
             report = p.run_once()
@@ -229,7 +244,9 @@ def run_demo(db_path: str = "data/demo.db") -> None:
         for msg in catcher.delivered:
             click.echo("  " + msg["text"])
             click.echo("  " + json.dumps(msg["blocks"][0]["text"]["text"]))
-        click.echo(f"\nThe log is at {db_path}: try  python run.py events --config config/demo.toml --format jsonl")
+        click.echo(
+            f"\nThe log is at {db_path}: try  python run.py events --config config/demo.toml --format jsonl"
+        )
     finally:
         site.stop()
         catcher.stop()

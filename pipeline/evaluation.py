@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-
 from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
@@ -31,8 +30,36 @@ from .store import Store
 
 CORE_TYPES = ("sanctions_listing", "tariff_announcement", "factory_opening")
 TYPES = ("sanctions_listing", "sanctions_removal", "tariff_announcement", "factory_opening")
-_STOP = {"the", "a", "an", "of", "on", "and", "in", "to", "for", "from", "with", "incl", "including", "its", "co",
-         "inc", "corp", "ltd", "new", "first", "plant", "all", "other", "more", "than", "about", "by", "at"}
+_STOP = {
+    "the",
+    "a",
+    "an",
+    "of",
+    "on",
+    "and",
+    "in",
+    "to",
+    "for",
+    "from",
+    "with",
+    "incl",
+    "including",
+    "its",
+    "co",
+    "inc",
+    "corp",
+    "ltd",
+    "new",
+    "first",
+    "plant",
+    "all",
+    "other",
+    "more",
+    "than",
+    "about",
+    "by",
+    "at",
+}
 
 
 def is_core(ev: dict[str, Any] | EventMention) -> bool:
@@ -96,8 +123,14 @@ def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = Tr
     records = load_gold(gold_path)
     extractor = Extractor(settings.nlp)
     articles = [
-        Article(id=None, url=r["url"], title=r.get("title") or "", outlet=r.get("outlet") or "",
-                published=r.get("published"), text=r["text"])
+        Article(
+            id=None,
+            url=r["url"],
+            title=r.get("title") or "",
+            outlet=r.get("outlet") or "",
+            published=r.get("published"),
+            text=r["text"],
+        )
         for r in records
     ]
     predicted = extractor.extract_many(articles)
@@ -127,8 +160,14 @@ def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = Tr
                 core[2] += 1
             matched_refs.append((ai, preds_all.index(preds[i]), golds[j]["cluster"]))
             if preds[i].status != golds[j]["status"]:
-                misses.append({"article": rec["id"], "kind": "wrong_status", "gold": _gold_brief(golds[j]),
-                               "predicted": _pred_brief(preds[i])})
+                misses.append(
+                    {
+                        "article": rec["id"],
+                        "kind": "wrong_status",
+                        "gold": _gold_brief(golds[j]),
+                        "predicted": _pred_brief(preds[i]),
+                    }
+                )
         for i, p in enumerate(preds):
             scored.append((p.confidence, i in mp))
             if i not in mp:
@@ -136,8 +175,10 @@ def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = Tr
                 if is_core(p):
                     core[1] += 1
                 false_events.append({"article": rec["id"], **_pred_brief(p)})
-            if p.type == "sanctions_listing" and p.status in ("done", "announced") and (
-                i not in mp or not is_core(golds[next(j for ii, j in pairs if ii == i)])
+            if (
+                p.type == "sanctions_listing"
+                and p.status in ("done", "announced")
+                and (i not in mp or not is_core(golds[next(j for ii, j in pairs if ii == i)]))
             ):
                 false_alerts.append({"article": rec["id"], **_pred_brief(p)})
         for j, g in enumerate(golds):
@@ -170,12 +211,19 @@ def _curve(scored: list[tuple[float, bool]]) -> list[dict[str, float]]:
     for th in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
         kept = [ok for c, ok in scored if c >= th]
         if kept:
-            out.append({"min_confidence": th, "events": len(kept), "precision": round(sum(kept) / len(kept), 3)})
+            out.append(
+                {"min_confidence": th, "events": len(kept), "precision": round(sum(kept) / len(kept), 3)}
+            )
     return out
 
 
-def _dedup_scores(settings: Settings, records: list[dict[str, Any]], articles: list[Article],
-                  predicted: list[tuple[EventMention, ...]], matched_refs: list[tuple[int, int, str]]) -> dict[str, Any]:
+def _dedup_scores(
+    settings: Settings,
+    records: list[dict[str, Any]],
+    articles: list[Article],
+    predicted: list[tuple[EventMention, ...]],
+    matched_refs: list[tuple[int, int, str]],
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tradewire-eval-") as tmp:
         s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "eval.db")))
         store = Store.open(s.storage.db)
@@ -184,8 +232,9 @@ def _dedup_scores(settings: Settings, records: list[dict[str, Any]], articles: l
         event_of: dict[tuple[int, int], int] = {}
         for ai in order:
             art = articles[ai]
-            aid, _ = store.add_article(url=art.url, title=art.title, published=art.published, text=art.text,
-                                       outlet=art.outlet)
+            aid, _ = store.add_article(
+                url=art.url, title=art.title, published=art.published, text=art.text, outlet=art.outlet
+            )
             art = replace(art, id=aid)
             decisions = dedup.decide(store, art, predicted[ai])
             created = iter(store.commit_article(aid, decisions, lambda _e: []))
@@ -217,21 +266,34 @@ def extractor_models(settings: Settings) -> Any:
 
 
 def _gold_brief(g: dict[str, Any]) -> dict[str, Any]:
-    return {"type": g["type"], "status": g["status"], "actors": g.get("actors"), "targets": (g.get("targets") or [])[:3]}
+    return {
+        "type": g["type"],
+        "status": g["status"],
+        "actors": g.get("actors"),
+        "targets": (g.get("targets") or [])[:3],
+    }
 
 
 def _pred_brief(p: EventMention) -> dict[str, Any]:
-    return {"type": p.type, "status": p.status, "actors": list(p.actors), "targets": list(p.targets[:4]),
-            "confidence": p.confidence, "evidence": p.evidence[0].sentence[:160] if p.evidence else "",
-            "rules": list(p.rule_ids)}
+    return {
+        "type": p.type,
+        "status": p.status,
+        "actors": list(p.actors),
+        "targets": list(p.targets[:4]),
+        "confidence": p.confidence,
+        "evidence": p.evidence[0].sentence[:160] if p.evidence else "",
+        "rules": list(p.rule_ids),
+    }
 
 
 def format_report(r: dict[str, Any], show: bool = True) -> str:
     lines = [f"articles: {r['articles']}"]
 
     def row(name: str, m: dict[str, Any]) -> str:
-        return (f"  {name:<22} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}   "
-                f"(tp {m['tp']}, fp {m['fp']}, fn {m['fn']})")
+        return (
+            f"  {name:<22} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}   "
+            f"(tp {m['tp']}, fp {m['fp']}, fn {m['fn']})"
+        )
 
     lines.append(row("core events", r["core"]))
     lines.append(row("all non-background", r["all_events"]))
@@ -241,17 +303,26 @@ def format_report(r: dict[str, Any], show: bool = True) -> str:
     if "dedup" in r:
         lines.append(row("dedup pairwise", r["dedup"]))
     lines.append(f"  alerts that should not fire: {len(r['false_alerts'])}")
-    lines.append("  confidence curve: " + ", ".join(
-        f">={c['min_confidence']:.1f}: P {c['precision']:.2f} (n={c['events']})" for c in r["confidence_curve"]))
+    lines.append(
+        "  confidence curve: "
+        + ", ".join(
+            f">={c['min_confidence']:.1f}: P {c['precision']:.2f} (n={c['events']})"
+            for c in r["confidence_curve"]
+        )
+    )
     if show:
         lines.append("\nmisses:")
         for m in r["misses"]:
-            lines.append(f"  [{m['kind']}] {m['article']}: gold {json.dumps(m['gold'])}"
-                         + (f"\n      predicted {json.dumps(m['predicted'])}" if "predicted" in m else ""))
+            lines.append(
+                f"  [{m['kind']}] {m['article']}: gold {json.dumps(m['gold'])}"
+                + (f"\n      predicted {json.dumps(m['predicted'])}" if "predicted" in m else "")
+            )
         lines.append("\nfalse events:")
         for f in r["false_events"]:
-            lines.append(f"  {f['article']}: {f['type']} {f['status']} {f['actors']} {f['targets']} "
-                         f"<- {f['evidence']!r} {f['rules']}")
+            lines.append(
+                f"  {f['article']}: {f['type']} {f['status']} {f['actors']} {f['targets']} "
+                f"<- {f['evidence']!r} {f['rules']}"
+            )
         if "dedup" in r and r["dedup"]["wrong_merges"]:
             lines.append("\nwrong merges:")
             for w in r["dedup"]["wrong_merges"]:
@@ -260,4 +331,3 @@ def format_report(r: dict[str, Any], show: bool = True) -> str:
 
 
 __all__ = ["evaluate", "format_report", "match"]
-

@@ -23,20 +23,92 @@ from .nlp import Gazetteer, Models, Sentence, name_key
 from .records import Article, EventMention, Evidence
 
 NEWS_AGENCIES = {
-    "reuters", "bloomberg", "ap", "associated press", "afp", "agence france-presse", "xinhua", "cnbc", "cnn", "bbc",
-    "financial times", "ft", "wall street journal", "wsj", "the new york times", "new york times", "nikkei", "kyodo",
-    "coindesk", "the block", "cointelegraph", "decrypt", "yahoo finance", "dow jones", "the federal register",
-    "federal register", "npr", "politico", "axios", "global times", "anadolu", "tass", "sputnik", "jiji", "jiji press",
-    "the associated press", "fox business", "cbs", "abc", "nbc", "seeking alpha", "the motley fool", "benzinga", "twitter",
-    "x", "truth social", "linkedin", "facebook",
+    "reuters",
+    "bloomberg",
+    "ap",
+    "associated press",
+    "afp",
+    "agence france-presse",
+    "xinhua",
+    "cnbc",
+    "cnn",
+    "bbc",
+    "financial times",
+    "ft",
+    "wall street journal",
+    "wsj",
+    "the new york times",
+    "new york times",
+    "nikkei",
+    "kyodo",
+    "coindesk",
+    "the block",
+    "cointelegraph",
+    "decrypt",
+    "yahoo finance",
+    "dow jones",
+    "the federal register",
+    "federal register",
+    "npr",
+    "politico",
+    "axios",
+    "global times",
+    "anadolu",
+    "tass",
+    "sputnik",
+    "jiji",
+    "jiji press",
+    "the associated press",
+    "fox business",
+    "cbs",
+    "abc",
+    "nbc",
+    "seeking alpha",
+    "the motley fool",
+    "benzinga",
+    "twitter",
+    "x",
+    "truth social",
+    "linkedin",
+    "facebook",
 }
 GROUP_RX = re.compile(
     r"\b((?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens of|several|more than \d[\d,]*|"
     r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:[A-Z][a-z]+\s+|[a-z]+[- ]?)?(?:entities|companies|firms|individuals|"
     r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges))\b"
 )
-JUNK_NAMES = {"MW", "GW", "MWH", "GWH", "KW", "ASIC", "ASICS", "ETF", "ETFS", "CEO", "CFO", "AI", "EV", "EVS", "GDP", "LNG",
-              "BTC", "ETH", "USD", "NASDAQ", "NYSE", "SEC", "IPO", "Q1", "Q2", "Q3", "Q4", "FY", "YOY", "THE COMPANY"}
+JUNK_NAMES = {
+    "MW",
+    "GW",
+    "MWH",
+    "GWH",
+    "KW",
+    "ASIC",
+    "ASICS",
+    "ETF",
+    "ETFS",
+    "CEO",
+    "CFO",
+    "AI",
+    "EV",
+    "EVS",
+    "GDP",
+    "LNG",
+    "BTC",
+    "ETH",
+    "USD",
+    "NASDAQ",
+    "NYSE",
+    "SEC",
+    "IPO",
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    "FY",
+    "YOY",
+    "THE COMPANY",
+}
 FUTURE_PREP = {"from", "starting", "effective", "beginning", "by", "after", "until"}
 _STATUS_DEFAULT = {
     "listing": "done",
@@ -73,6 +145,7 @@ class Cue:
     types: tuple[str, ...]
     phrases: tuple[str, ...]
     head_lemmas: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
     examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -107,6 +180,7 @@ class RuleSet:
         self._context = {r.id: _phrase_rx(r.context) for r in rules}
         self._exclude = {r.id: _phrase_rx(r.exclude) for r in rules}
         self._cue_rx = {c.id: _phrase_rx(c.phrases) for c in cues}
+        self._cue_exclude = {c.id: _phrase_rx(c.exclude) for c in cues}
         self.prefilter = _phrase_rx(tuple({p for r in rules for p in r.context}))
 
     @classmethod
@@ -135,6 +209,7 @@ class RuleSet:
                 types=tuple(c.get("types", ())),
                 phrases=tuple(c.get("phrases", ())),
                 head_lemmas=tuple(c.get("head_lemmas", ())),
+                exclude=tuple(c.get("exclude", ())),
                 examples=c.get("examples", {}),
             )
             for c in _jsonl(d / "modality.jsonl")
@@ -148,9 +223,12 @@ class RuleSet:
         ctx, exc = self._context[rule.id], self._exclude[rule.id]
         return bool(ctx and ctx.search(lower)) and not (exc and exc.search(lower))
 
-    def cue_matches(self, cue: Cue, lower: str) -> bool:
+    def cue_matches(self, cue: Cue, lower: str, heads: set[str] | None = None) -> bool:
+        exc = self._cue_exclude[cue.id]
+        if exc and exc.search(lower):
+            return False
         rx = self._cue_rx[cue.id]
-        return bool(rx and rx.search(lower))
+        return bool(rx and rx.search(lower)) or bool(heads and heads & set(cue.head_lemmas))
 
 
 # -- per-sentence analysis ---------------------------------------------------------------------
@@ -173,24 +251,37 @@ class _Mention:
     order: int
 
 
-def _find_trigger(rule: Rule, doc: Any, lemma_text: str, lemmas: list[str]) -> Any | None:
-    """The token that triggers ``rule`` in ``doc`` (first token of a multiword trigger)."""
+def _find_trigger(rule: Rule, doc: Any, lemmas: list[str]) -> Any | None:
+    """The token that triggers ``rule`` in ``doc`` (first token of a multiword trigger).
+
+    Of several candidates the one highest in the parse wins, and a trigger inside a participle or
+    relative clause only when there is no other.
+    """
+    found = []
     for trig in rule.triggers:
         if " " in trig or "'" in trig:
             words = trig.split()
             n = len(words)
             for i in range(len(doc) - n + 1):
-                window = lemmas[i : i + n]
-                lowers = [t.lower_ for t in doc[i : i + n]]
-                if window == words or lowers == words:
-                    return doc[i]
+                if lemmas[i : i + n] == words or [t.lower_ for t in doc[i : i + n]] == words:
+                    found.append(doc[i])
             continue
         for tok in doc:
-            if (tok.lemma_.lower() == trig or tok.lower_ == trig) and (
+            if (lemmas[tok.i] == trig or tok.lower_ == trig) and (
                 not rule.trigger_pos or tok.pos_ in rule.trigger_pos
             ):
-                return tok
-    return None
+                found.append(tok)
+    if not found:
+        return None
+    return min(found, key=lambda t: (t.dep_ in ("acl", "relcl", "amod"), _depth(t), t.i))
+
+
+def _depth(tok: Any) -> int:
+    d = 0
+    while tok.head is not tok and d < 50:
+        tok = tok.head
+        d += 1
+    return d
 
 
 def _governing_verb(tok: Any) -> Any:
@@ -246,7 +337,9 @@ class Extractor:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _article_events(self, article: Article, pairs: list[tuple[Sentence, Any]]) -> tuple[EventMention, ...]:
+    def _article_events(
+        self, article: Article, pairs: list[tuple[Sentence, Any]]
+    ) -> tuple[EventMention, ...]:
         mentions: list[_Mention] = []
         for order, (sent, doc) in enumerate(pairs):
             mentions.extend(self._sentence_mentions(article, sent, doc, order))
@@ -256,14 +349,13 @@ class Extractor:
     def _sentence_mentions(self, article: Article, sent: Sentence, doc: Any, order: int) -> list[_Mention]:
         lower = doc.text.lower()
         lemmas = [t.lemma_.lower() for t in doc]
-        lemma_text = " ".join(lemmas)
         found: dict[str, _Mention] = {}
         for rule in self.rules.rules:
             if rule.type in found and found[rule.type].rule.weight >= rule.weight:
                 continue
             if not self.rules.context_ok(rule, lower):
                 continue
-            trig = _find_trigger(rule, doc, lemma_text, lemmas)
+            trig = _find_trigger(rule, doc, lemmas)
             if trig is None:
                 continue
             m = self._analyse(article, sent, doc, rule, trig, lower, order)
@@ -275,7 +367,11 @@ class Extractor:
         self, article: Article, sent: Sentence, doc: Any, rule: Rule, trig: Any, lower: str, order: int
     ) -> _Mention | None:
         gaz = self.gazetteer
-        if trig.dep_ in ("acl", "relcl", "amod") and rule.milestone not in ("pause", "threat", "denial"):
+        if (
+            trig.dep_ in ("acl", "relcl", "amod")
+            and rule.milestone not in ("pause", "threat", "denial")
+            and trig.sent.root.pos_ in ("VERB", "AUX")
+        ):
             return None  # a participle or relative clause describes a thing; it does not report news
         actors, explicit, targets, location = self._roles(rule, doc, trig)
         event_date, future_date = self._event_date(doc, trig, article.published)
@@ -345,7 +441,11 @@ class Extractor:
                         prep = ent.root.head.lower_ if ent.root.dep_ == "pobj" else ""
                         if in_subj:
                             actors.append((5, gov))
-                        elif prep in ("on", "against", "from", "to", "with", "for", "in") or (idx & passive_subj) or in_aside:
+                        elif (
+                            prep in ("on", "against", "from", "to", "with", "for", "in")
+                            or (idx & passive_subj)
+                            or in_aside
+                        ):
                             targets.append(ge.canonical)
                         else:
                             actors.append((2 if ge.kind == "authority" else 1, gov))
@@ -402,7 +502,12 @@ class Extractor:
                 e = self.gazetteer.get(by_list[lid])
                 if e:
                     return e.canonical
-        by_country = {"EU": "auth.eu.council", "CN": "auth.cn.mofcom", "GB": "auth.uk.ofsi", "US": "auth.us.ofac"}
+        by_country = {
+            "EU": "auth.eu.council",
+            "CN": "auth.cn.mofcom",
+            "GB": "auth.uk.ofsi",
+            "US": "auth.us.ofac",
+        }
         if country in by_country:
             e = self.gazetteer.get(by_country[country])
             return e.canonical if e else None
@@ -438,13 +543,21 @@ class Extractor:
         return value, bool(future or (gap is not None and gap > 0 and len(value) == 10))
 
     def _status(self, rule: Rule, doc: Any, trig: Any, lower: str, future_date: bool) -> tuple[str, str]:
-        if rule.status:
-            return rule.status, rule.id
         heads = _ancestor_lemmas(trig) | {trig.lemma_.lower()}
+        if rule.status:
+            for cue in self.rules.cues:
+                if (
+                    cue.status == "denied"
+                    and rule.status != "denied"
+                    and rule.type in cue.types
+                    and self.rules.cue_matches(cue, lower, heads)
+                ):
+                    return "denied", cue.id
+            return rule.status, rule.id
         for cue in self.rules.cues:
             if cue.effect != "status" or (cue.types and rule.type not in cue.types):
                 continue
-            if self.rules.cue_matches(cue, lower) or (heads & set(cue.head_lemmas)):
+            if self.rules.cue_matches(cue, lower, heads):
                 return cue.status or "", cue.id
         verb = _governing_verb(trig)
         auxes = {c.lower_ for c in verb.children if c.dep_ in ("aux", "auxpass")}
@@ -522,14 +635,18 @@ class Extractor:
                 EventMention(
                     type=first.rule.type,
                     status=status,
-                    milestone=_milestone(lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone, status),
+                    milestone=_milestone(
+                        lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone,
+                        status,
+                    ),
                     actors=tuple(_unique([a for x in g for a in x.actors]))[:3],
                     targets=tuple(_unique([t for x in g for t in x.targets]))[:10],
                     location=location,
                     event_date=event_date,
                     confidence=round(conf, 3),
                     evidence=tuple(
-                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end) for x in g[:5]
+                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end)
+                        for x in g[:5]
                     ),
                     rule_ids=tuple(_unique([x.rule.id for x in g])),
                     background=first.background,
@@ -543,7 +660,9 @@ def _group_key(m: _Mention) -> tuple[str, str, tuple[str, ...]]:
     """Mentions of one article with the same key report the same event."""
     milestone = _milestone(m.rule.milestone, m.status)
     if m.rule.type == "factory_opening" and m.status in ("announced", "planned"):
-        milestone = "prospective_factory"  # a plant's announcement, groundbreaking and future start are one story
+        milestone = (
+            "prospective_factory"  # a plant's announcement, groundbreaking and future start are one story
+        )
     return (m.rule.type, milestone, tuple(name_key(a) for a in m.actors[:1]))
 
 
@@ -564,22 +683,39 @@ def _clean_name(text: str) -> str:
     return t if len(t) > 1 else ""
 
 
-FACILITY_WORDS = ("factory", "plant", "fab", "gigafactory", "facility", "foundry", "line", "mine", "center", "centre",
-                  "campus", "site", "park", "megafactory", "base", "hub", "smelter", "refinery", "giga", "project")
+FACILITY_WORDS = (
+    "factory",
+    "plant",
+    "fab",
+    "gigafactory",
+    "facility",
+    "foundry",
+    "line",
+    "mine",
+    "center",
+    "centre",
+    "campus",
+    "site",
+    "park",
+    "megafactory",
+    "base",
+    "hub",
+    "smelter",
+    "refinery",
+    "giga",
+    "project",
+)
 
 
 def _facility_phrase(doc: Any, trig: Any) -> str | None:
     """The facility the trigger speaks of: a facility noun it governs, its subject, or itself."""
-    verb = _governing_verb(trig)
-    related = {t.i for t in trig.subtree} | {t.i for t in verb.subtree if t.head.i == verb.i and t.dep_ in
-                                             ("nsubj", "nsubjpass", "dobj", "attr")}
-    for c in verb.children:
-        if c.dep_ in ("nsubj", "nsubjpass", "dobj", "prep", "attr", "xcomp"):
-            related.update(t.i for t in c.subtree)
-    if trig.head is not trig:
-        related.add(trig.head.i)
-        if trig.head.pos_ in ("NOUN", "PROPN"):
-            related.update(t.i for t in trig.head.subtree)
+    top = _governing_verb(trig)
+    while top.dep_ in ("xcomp", "ccomp", "conj") and top.head is not top:
+        top = top.head
+    aside = _aside_tokens(doc, trig)
+    related = {t.i for t in top.subtree} - aside
+    if trig.head is not trig and trig.head.pos_ in ("NOUN", "PROPN"):
+        related.update(t.i for t in trig.head.subtree)
     best = None
     for chunk in doc.noun_chunks:
         root = chunk.root

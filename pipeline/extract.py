@@ -60,4 +60,9 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError("no_text", "no article text found on the page")
     text = "\n".join(_WS.sub(" ", line).strip() for line in text.splitlines() if line.strip())
-    return Extracted(text=text, title=(doc.title or "").strip(), published=doc.date or None)
+    return Extracted(
+        text=text,
+        title=(doc.title or "").strip(),
+        published=doc.date or None,
+        sitename=(doc.sitename or "").strip()[:100],
+    )

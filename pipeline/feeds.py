@@ -49,13 +49,15 @@ def entry_key(guid: str | None, link: str | None, title: str, published: str | N
     return "hash:" + digest
 
 
-def parse_feed(feed_name: str, content: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    feed_name: str, content: bytes, *, url: str = "", content_type: str | None = None
+) -> ParsedFeed:
     """Parse feed bytes. Raises FeedParseError when nothing usable comes out."""
     if not content.strip():
         raise FeedParseError("empty", "empty response body")
     if _ENTITY_DECL.search(content):
         raise FeedParseError("entity_declaration", "XML entity declarations are refused (entity expansion)")
-    headers = {"content-location": url} if url else {}
+    headers: dict[str, str] = {}  # no content-location: guids stay exactly as published
     if content_type:
         headers["content-type"] = content_type
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -119,6 +120,21 @@ def redact(url: str) -> str:
     """A URL safe to log: scheme and host only (webhook URLs carry their secret in the path)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.path not in ("", "/") else url
+
+
+class _RedactURLs(logging.Filter):
+    """httpx logs every request's full URL; a webhook URL carries its secret in the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(str(a)) if isinstance(a, httpx.URL) or (isinstance(a, str) and "://" in a) else a
+                for a in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactURLs())
 
 
 class Fetcher:

@@ -26,7 +26,10 @@ GAZETTEER_COMPONENT = "tradewire_gazetteer_v1"
 LABELS = {"authority": "AUTHORITY", "government": "GOV", "company": "COMPANY", "list": "LIST"}
 
 
-_SUFFIX = re.compile(r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|ag|sa|holdings|group)\.?$", re.I)
+_SUFFIX = re.compile(
+    r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|ag|sa|holdings|group)\.?$",
+    re.I,
+)
 
 
 def name_key(name: str) -> str:

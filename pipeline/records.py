@@ -63,6 +63,7 @@ class Extracted:
     text: str
     title: str
     published: str | None
+    sitename: str = ""
 
 
 @dataclass(frozen=True)

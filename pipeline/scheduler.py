@@ -61,7 +61,9 @@ def next_poll_after_success(interval_minutes: float, now: datetime) -> datetime:
     return now + timedelta(minutes=interval_minutes + jitter)
 
 
-def next_poll_after_error(interval_minutes: float, errors: int, now: datetime, retry_after: float | None) -> datetime:
+def next_poll_after_error(
+    interval_minutes: float, errors: int, now: datetime, retry_after: float | None
+) -> datetime:
     """Exponential backoff with jitter, capped, never giving up; Retry-After wins when longer."""
     base = timedelta(minutes=interval_minutes) * (2 ** min(errors, 10))
     wait = min(base, max(MAX_FEED_BACKOFF, timedelta(minutes=interval_minutes)))
@@ -74,8 +76,9 @@ def next_poll_after_error(interval_minutes: float, errors: int, now: datetime, r
 class Pipeline:
     """The stages wired together over one store and one HTTP client."""
 
-    def __init__(self, settings: Settings, *, env: Mapping[str, str] | None = None,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, env: Mapping[str, str] | None = None, stop: threading.Event | None = None
+    ) -> None:
         self.settings = settings
         self.env = env
         self.stop = stop or threading.Event()
@@ -117,7 +120,11 @@ class Pipeline:
             if self.stop.is_set():
                 break
             st = self.store.feed_state(feed.name)
-            if only_due and st.next_poll and datetime.fromisoformat(st.next_poll.replace("Z", "+00:00")) > now:
+            if (
+                only_due
+                and st.next_poll
+                and datetime.fromisoformat(st.next_poll.replace("Z", "+00:00")) > now
+            ):
                 continue
             self.poll_feed(feed.name, feed.interval_minutes, report)
         self.fetch_articles(report)
@@ -134,11 +141,17 @@ class Pipeline:
             entries: tuple[Any, ...] = ()
             warning = None
             if resp.status != 304:
-                parsed = parse_feed(name, resp.content, url=resp.final_url, content_type=resp.header("content-type"))
+                parsed = parse_feed(
+                    name, resp.content, url=resp.final_url, content_type=resp.header("content-type")
+                )
                 entries, warning = parsed.entries, parsed.warning
             self.store.feed_polled(
-                name, status=resp.status, etag=resp.header("etag"), last_modified=resp.header("last-modified"),
-                next_poll=next_poll_after_success(interval_minutes, now), redirect_to=resp.permanent_redirect,
+                name,
+                status=resp.status,
+                etag=resp.header("etag"),
+                last_modified=resp.header("last-modified"),
+                next_poll=next_poll_after_success(interval_minutes, now),
+                redirect_to=resp.permanent_redirect,
                 warning=warning,
             )
             report.feeds_polled += 1
@@ -149,7 +162,10 @@ class Pipeline:
             status = exc.status if isinstance(exc, HTTPStatusError) else None
             message = f"{reason}: {exc}"
             self.store.feed_failed(
-                name, reason=reason, message=message, status=status,
+                name,
+                reason=reason,
+                message=message,
+                status=status,
                 next_poll=next_poll_after_error(interval_minutes, st.error_count + 1, now, retry_after),
             )
             report.feeds_failed += 1
@@ -170,18 +186,26 @@ class Pipeline:
             resp = self.fetcher.get(row.url, accept=PAGE_TYPES)
             ex = extract_article(resp.content, url=resp.final_url, max_bytes=self.settings.network.max_bytes)
         except FetchError as exc:
-            self.store.article_failed(row.id, stage="fetch", reason=exc.reason, message=str(exc), retryable=exc.retryable)
+            self.store.article_failed(
+                row.id, stage="fetch", reason=exc.reason, message=str(exc), retryable=exc.retryable
+            )
             report.articles_failed += 1
             log.warning("article %s: fetch failed: %s", row.id, exc)
             return
         except ExtractionError as exc:
-            self.store.article_failed(row.id, stage="extract", reason=exc.reason, message=str(exc), retryable=False)
+            self.store.article_failed(
+                row.id, stage="extract", reason=exc.reason, message=str(exc), retryable=False
+            )
             report.articles_failed += 1
             log.warning("article %s: extraction failed: %s", row.id, exc)
             return
         self.store.article_fetched(
-            row.id, text=ex.text, title=row.title or ex.title, published=row.published or ex.published,
+            row.id,
+            text=ex.text,
+            title=row.title or ex.title,
+            published=row.published or ex.published,
             final_url=resp.final_url,
+            outlet=ex.sitename,
         )
         report.articles_fetched += 1
 
@@ -191,8 +215,17 @@ class Pipeline:
             rows = self.store.due_articles("fetched", limit=PROCESS_BATCH)
             if not rows:
                 return
-            arts = [Article(id=r.id, url=r.url, title=r.title, outlet=r.outlet, published=r.published,
-                            text=r.text or "") for r in rows]
+            arts = [
+                Article(
+                    id=r.id,
+                    url=r.url,
+                    title=r.title,
+                    outlet=r.outlet,
+                    published=r.published,
+                    text=r.text or "",
+                )
+                for r in rows
+            ]
             try:
                 all_mentions = self.extractor.extract_many(arts)
             except Exception:  # one bad article must not block the batch: fall back to one by one
@@ -206,8 +239,13 @@ class Pipeline:
                     created = self.store.commit_article(art.id, decisions, routes_for)  # type: ignore[arg-type]
                 except Exception as exc:
                     log.exception("article %s: processing failed", art.id)
-                    self.store.article_failed(art.id, stage="nlp", reason="nlp_error",
-                                              message=f"{type(exc).__name__}: {exc}", retryable=True)
+                    self.store.article_failed(
+                        art.id,
+                        stage="nlp",
+                        reason="nlp_error",
+                        message=f"{type(exc).__name__}: {exc}",
+                        retryable=True,
+                    )
                     report.articles_failed += 1
                     continue
                 report.articles_processed += 1
@@ -249,9 +287,13 @@ def run_forever(pipeline: Pipeline, tick_seconds: float = 30.0) -> None:
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(tick_seconds * 4)},
     )
-    sched.add_job(tick, IntervalTrigger(seconds=tick_seconds), next_run_time=datetime.now().astimezone(), id="tick")
+    sched.add_job(
+        tick, IntervalTrigger(seconds=tick_seconds), next_run_time=datetime.now().astimezone(), id="tick"
+    )
     sched.start()
-    log.info("tradewire daemon started: %d feeds, tick every %.0fs", len(pipeline.settings.feeds), tick_seconds)
+    log.info(
+        "tradewire daemon started: %d feeds, tick every %.0fs", len(pipeline.settings.feeds), tick_seconds
+    )
     try:
         while not stop.wait(1.0):
             pass

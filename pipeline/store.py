@@ -65,7 +65,15 @@ def m001_initial(db: Database) -> None:
         defaults={"error_count": 0, "redirect_seen": 0, "entries_total": 0},
     )
     db["entries"].create(
-        {"feed": str, "key": str, "url": str, "title": str, "published": str, "first_seen": str, "article_id": int},
+        {
+            "feed": str,
+            "key": str,
+            "url": str,
+            "title": str,
+            "published": str,
+            "first_seen": str,
+            "article_id": int,
+        },
         pk=("feed", "key"),
     )
     db["articles"].create(
@@ -210,8 +218,11 @@ def m002_views(db: Database) -> None:
 
 # -- URL identity -------------------------------------------------------------------------------
 
-_TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ocid$|cmpid$|ref$|ref_src$|src$|taid$|guccounter$|"
-                       r"ncid$|sr_share$|rss$|feed$|partner$|_ga$|igshid$|smid$|cid$|outputType$|amp$)", re.I)
+_TRACKING = re.compile(
+    r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ocid$|cmpid$|ref$|ref_src$|src$|taid$|guccounter$|"
+    r"ncid$|sr_share$|rss$|feed$|partner$|_ga$|igshid$|smid$|cid$|outputType$|amp$)",
+    re.I,
+)
 
 
 def canonical_url(url: str) -> str:
@@ -223,12 +234,14 @@ def canonical_url(url: str) -> str:
     host = (p.hostname or "").lower()
     for prefix in ("www.", "m.", "amp.", "mobile."):
         if host.startswith(prefix):
-            host = host[len(prefix):]
+            host = host[len(prefix) :]
     if p.port and p.port not in (80, 443):
         host = f"{host}:{p.port}"
     path = re.sub(r"/amp/?$|/amp\.html$|\.amp$|\.amp(?=\.html$)", "", p.path or "/")
     path = re.sub(r"/+$", "", path) or "/"
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(p.query, keep_blank_values=True) if not _TRACKING.match(k)))
+    query = urlencode(
+        sorted((k, v) for k, v in parse_qsl(p.query, keep_blank_values=True) if not _TRACKING.match(k))
+    )
     scheme = "https" if p.scheme in ("http", "https") else p.scheme
     return urlunsplit((scheme, host, path, query, ""))
 
@@ -327,13 +340,27 @@ class Store:
                 outlet = f.outlet or (urlsplit(f.url).hostname or "").removeprefix("www.")
                 if row is None:
                     self.db["feeds"].insert(
-                        {"name": f.name, "url": f.url, "config_url": f.url, "category": f.category, "outlet": outlet}
+                        {
+                            "name": f.name,
+                            "url": f.url,
+                            "config_url": f.url,
+                            "category": f.category,
+                            "outlet": outlet,
+                        }
                     )
                 elif row["config_url"] != f.url:
                     self.db["feeds"].update(
                         f.name,
-                        {"url": f.url, "config_url": f.url, "etag": None, "last_modified": None, "redirect_to": None,
-                         "redirect_seen": 0, "category": f.category, "outlet": outlet},
+                        {
+                            "url": f.url,
+                            "config_url": f.url,
+                            "etag": None,
+                            "last_modified": None,
+                            "redirect_to": None,
+                            "redirect_seen": 0,
+                            "category": f.category,
+                            "outlet": outlet,
+                        },
                     )
                 else:
                     self.db["feeds"].update(f.name, {"category": f.category, "outlet": outlet})
@@ -343,9 +370,16 @@ class Store:
         if r is None:
             raise KeyError(name)
         return FeedState(
-            name=r["name"], url=r["url"], category=r["category"], outlet=r["outlet"] or "", etag=r["etag"],
-            last_modified=r["last_modified"], error_count=r["error_count"] or 0, next_poll=r["next_poll"],
-            redirect_to=r["redirect_to"], redirect_seen=r["redirect_seen"] or 0,
+            name=r["name"],
+            url=r["url"],
+            category=r["category"],
+            outlet=r["outlet"] or "",
+            etag=r["etag"],
+            last_modified=r["last_modified"],
+            error_count=r["error_count"] or 0,
+            next_poll=r["next_poll"],
+            redirect_to=r["redirect_to"],
+            redirect_seen=r["redirect_seen"] or 0,
         )
 
     def feed_polled(
@@ -385,7 +419,9 @@ class Store:
             update.update({"redirect_to": None, "redirect_seen": 0})
         self.db["feeds"].update(name, update)
 
-    def feed_failed(self, name: str, *, reason: str, message: str, next_poll: datetime, status: int | None) -> None:
+    def feed_failed(
+        self, name: str, *, reason: str, message: str, next_poll: datetime, status: int | None
+    ) -> None:
         st = self.feed_state(name)
         self.db["feeds"].update(
             name,
@@ -412,13 +448,25 @@ class Store:
                 article_id = None
                 if e.url:
                     article_id, created = self._queue_article(
-                        url=e.url, feed=feed.name, category=feed.category, outlet=feed.outlet,
-                        title=e.title, published=e.published, now=now,
+                        url=e.url,
+                        feed=feed.name,
+                        category=feed.category,
+                        outlet=feed.outlet,
+                        title=e.title,
+                        published=e.published,
+                        now=now,
                     )
                     new += int(created)
                 self.db["entries"].insert(
-                    {"feed": feed.name, "key": e.key, "url": e.url, "title": e.title, "published": e.published,
-                     "first_seen": now, "article_id": article_id}
+                    {
+                        "feed": feed.name,
+                        "key": e.key,
+                        "url": e.url,
+                        "title": e.title,
+                        "published": e.published,
+                        "first_seen": now,
+                        "article_id": article_id,
+                    }
                 )
             self.db.execute(
                 "update feeds set entries_total = (select count(*) from entries where feed = ?) where name = ?",
@@ -426,29 +474,70 @@ class Store:
             )
         return new
 
-    def _queue_article(self, *, url: str, feed: str | None, category: str | None, outlet: str, title: str,
-                       published: str | None, now: str, text: str | None = None) -> tuple[int, bool]:
+    def _queue_article(
+        self,
+        *,
+        url: str,
+        feed: str | None,
+        category: str | None,
+        outlet: str,
+        title: str,
+        published: str | None,
+        now: str,
+        text: str | None = None,
+    ) -> tuple[int, bool]:
         canon = canonical_url(url)
         row = self._one("select id from articles where canonical_url = ?", [canon])
         if row:
             return row["id"], False
         record: dict[str, Any] = {
-            "url": url, "canonical_url": canon, "feed": feed, "category": category,
+            "url": url,
+            "canonical_url": canon,
+            "feed": feed,
+            "category": category,
             "outlet": outlet or (urlsplit(url).hostname or "").removeprefix("www."),
-            "title": title, "published": published, "state": "queued", "queued_at": now, "next_attempt": now,
+            "title": title,
+            "published": published,
+            "state": "queued",
+            "queued_at": now,
+            "next_attempt": now,
         }
         if text is not None:
             whole, lead = text_hashes(text)
-            record.update({"text": text, "state": "fetched", "fetched_at": now, "content_hash": whole,
-                           "lead_hash": lead, "copy_of": self._original_of(whole, lead)})
+            record.update(
+                {
+                    "text": text,
+                    "state": "fetched",
+                    "fetched_at": now,
+                    "content_hash": whole,
+                    "lead_hash": lead,
+                    "copy_of": self._original_of(whole, lead),
+                }
+            )
         return self.db["articles"].insert(record).last_pk, True
 
-    def add_article(self, *, url: str, title: str, published: str | None, text: str | None, outlet: str = "",
-                    feed: str | None = None) -> tuple[int, bool]:
+    def add_article(
+        self,
+        *,
+        url: str,
+        title: str,
+        published: str | None,
+        text: str | None,
+        outlet: str = "",
+        feed: str | None = None,
+    ) -> tuple[int, bool]:
         """Backfill: an article given directly (text, or queued for fetching when text is None)."""
         with self.db.atomic():
-            return self._queue_article(url=url, feed=feed, category=None, outlet=outlet, title=title,
-                                       published=published, now=iso(utcnow()), text=text)
+            return self._queue_article(
+                url=url,
+                feed=feed,
+                category=None,
+                outlet=outlet,
+                title=title,
+                published=published,
+                now=iso(utcnow()),
+                text=text,
+            )
 
     def due_articles(self, state: str, limit: int = 100) -> list[ArticleRow]:
         rows = self.db.query(
@@ -456,32 +545,69 @@ class Store:
             [state, iso(utcnow()), limit],
         )
         return [
-            ArticleRow(id=r["id"], url=r["url"], feed=r["feed"], category=r["category"], outlet=r["outlet"] or "",
-                       title=r["title"] or "", published=r["published"], text=r["text"], attempts=r["attempts"] or 0)
+            ArticleRow(
+                id=r["id"],
+                url=r["url"],
+                feed=r["feed"],
+                category=r["category"],
+                outlet=r["outlet"] or "",
+                title=r["title"] or "",
+                published=r["published"],
+                text=r["text"],
+                attempts=r["attempts"] or 0,
+            )
             for r in rows
         ]
 
-    def article_fetched(self, article_id: int, *, text: str, title: str, published: str | None, final_url: str) -> None:
+    def article_fetched(
+        self,
+        article_id: int,
+        *,
+        text: str,
+        title: str,
+        published: str | None,
+        final_url: str,
+        outlet: str = "",
+    ) -> None:
+        """Store extracted text; ``outlet`` (the page's own site name) replaces the feed's when given."""
         whole, lead = text_hashes(text)
+        extra = {"outlet": outlet} if outlet else {}
         with self.db.atomic():
             self.db["articles"].update(
                 article_id,
-                {"text": text, "title": title, "published": published, "final_url": final_url, "state": "fetched",
-                 "fetched_at": iso(utcnow()), "content_hash": whole, "lead_hash": lead,
-                 "copy_of": self._original_of(whole, lead, exclude=article_id), "error_reason": None, "error": None},
+                {
+                    **extra,
+                    "text": text,
+                    "title": title,
+                    "published": published,
+                    "final_url": final_url,
+                    "state": "fetched",
+                    "fetched_at": iso(utcnow()),
+                    "content_hash": whole,
+                    "lead_hash": lead,
+                    "copy_of": self._original_of(whole, lead, exclude=article_id),
+                    "error_reason": None,
+                    "error": None,
+                },
             )
 
-    def article_failed(self, article_id: int, *, stage: str, reason: str, message: str, retryable: bool) -> None:
+    def article_failed(
+        self, article_id: int, *, stage: str, reason: str, message: str, retryable: bool
+    ) -> None:
         row = self._one("select attempts from articles where id = ?", [article_id])
         attempts = (row["attempts"] or 0) + 1 if row else 1
         final = not retryable or attempts >= ARTICLE_MAX_ATTEMPTS
-        delay = timedelta(minutes=min(2 ** attempts, 360))
+        delay = timedelta(minutes=min(2**attempts, 360))
         with self.db.atomic():
             self.db["articles"].update(
                 article_id,
-                {"attempts": attempts, "error_reason": reason, "error": message[:500],
-                 "state": "failed" if final else ("queued" if stage == "fetch" else "fetched"),
-                 "next_attempt": iso(utcnow() + delay)},
+                {
+                    "attempts": attempts,
+                    "error_reason": reason,
+                    "error": message[:500],
+                    "state": "failed" if final else ("queued" if stage == "fetch" else "fetched"),
+                    "next_attempt": iso(utcnow() + delay),
+                },
             )
             self.record_failure(stage, str(article_id), reason, message)
 
@@ -497,8 +623,15 @@ class Store:
 
     # -- events -------------------------------------------------------------------------------
 
-    def candidates(self, type_: str, milestones: Iterable[str], event_date: str | None, window_days: int,
-                   seen_after: str, limit: int = 500) -> list[StoredEvent]:
+    def candidates(
+        self,
+        type_: str,
+        milestones: Iterable[str],
+        event_date: str | None,
+        window_days: int,
+        seen_after: str,
+        limit: int = 500,
+    ) -> list[StoredEvent]:
         """Events that a new mention could join: same type and milestone, dates within the window."""
         ms = list(milestones)
         marks = ",".join("?" for _ in ms)
@@ -508,7 +641,7 @@ class Store:
             lo = _shift(event_date, -window_days - 31)
             hi = _shift(event_date, window_days + 31)
             sql += " and (event_date is null or (event_date >= ? and event_date <= ?)) and last_seen >= ?"
-            params += [lo[:len(lo)], hi, seen_after]
+            params += [lo[: len(lo)], hi, seen_after]
         else:
             sql += " and last_seen >= ?"
             params.append(seen_after)
@@ -518,13 +651,20 @@ class Store:
 
     def _stored(self, r: dict[str, Any]) -> StoredEvent:
         return StoredEvent(
-            id=r["id"], type=r["type"], status=r["status"], milestone=r["milestone"],
-            actors=tuple(json.loads(r["actors"] or "[]")), targets=tuple(json.loads(r["targets"] or "[]")),
-            event_date=r["event_date"], first_seen=r["first_seen"], embedding=r["embedding"],
+            id=r["id"],
+            type=r["type"],
+            status=r["status"],
+            milestone=r["milestone"],
+            actors=tuple(json.loads(r["actors"] or "[]")),
+            targets=tuple(json.loads(r["targets"] or "[]")),
+            event_date=r["event_date"],
+            first_seen=r["first_seen"],
+            embedding=r["embedding"],
         )
 
-    def commit_article(self, article_id: int, decisions: list[Decision],
-                       routes_for: Callable[[dict[str, Any]], list[str]]) -> list[int]:
+    def commit_article(
+        self, article_id: int, decisions: list[Decision], routes_for: Callable[[dict[str, Any]], list[str]]
+    ) -> list[int]:
         """Write an article's events, sources and outbox rows, and mark it done, in one transaction.
 
         Returns the ids of the events created. ``routes_for`` gets the new event as exported and names
@@ -538,18 +678,33 @@ class Store:
         with self.db.atomic():
             for d in decisions:
                 m = d.mention
-                evidence = json.dumps([{"sentence": e.sentence, "start": e.start, "end": e.end} for e in m.evidence])
+                evidence = json.dumps(
+                    [{"sentence": e.sentence, "start": e.start, "end": e.end} for e in m.evidence]
+                )
                 if d.event_id is None:
-                    event_id = self.db["events"].insert(
-                        {
-                            "type": m.type, "status": m.status, "milestone": m.milestone,
-                            "actors": json.dumps(list(m.actors)), "targets": json.dumps(list(m.targets)),
-                            "location": m.location, "event_date": m.event_date, "confidence": m.confidence,
-                            "first_seen": now, "last_seen": now, "evidence": m.evidence[0].sentence if m.evidence else "",
-                            "amounts": json.dumps(list(m.amounts)), "rule_ids": json.dumps(list(m.rule_ids)),
-                            "search_text": "", "embedding": d.embedding,
-                        }
-                    ).last_pk
+                    event_id = (
+                        self.db["events"]
+                        .insert(
+                            {
+                                "type": m.type,
+                                "status": m.status,
+                                "milestone": m.milestone,
+                                "actors": json.dumps(list(m.actors)),
+                                "targets": json.dumps(list(m.targets)),
+                                "location": m.location,
+                                "event_date": m.event_date,
+                                "confidence": m.confidence,
+                                "first_seen": now,
+                                "last_seen": now,
+                                "evidence": m.evidence[0].sentence if m.evidence else "",
+                                "amounts": json.dumps(list(m.amounts)),
+                                "rule_ids": json.dumps(list(m.rule_ids)),
+                                "search_text": "",
+                                "embedding": d.embedding,
+                            }
+                        )
+                        .last_pk
+                    )
                     created.append(event_id)
                     for role, names in (("actor", m.actors), ("target", m.targets)):
                         for n in names:
@@ -557,16 +712,27 @@ class Store:
                                 {"event_id": event_id, "entity": n, "role": role}, ignore=True
                             )
                     for rel in d.related_to:
-                        self.db["event_links"].insert({"event_id": event_id, "related_id": rel, "relation": "lifecycle"}, ignore=True)
-                        self.db["event_links"].insert({"event_id": rel, "related_id": event_id, "relation": "lifecycle"}, ignore=True)
+                        self.db["event_links"].insert(
+                            {"event_id": event_id, "related_id": rel, "relation": "lifecycle"}, ignore=True
+                        )
+                        self.db["event_links"].insert(
+                            {"event_id": rel, "related_id": event_id, "relation": "lifecycle"}, ignore=True
+                        )
                 else:
                     event_id = d.event_id
                     self._merge_into(event_id, d, now)
                 self.db["sources"].insert(
                     {
-                        "event_id": event_id, "article_id": article_id, "url": art["url"], "title": art["title"],
-                        "outlet": art["outlet"], "published": art["published"], "status": m.status,
-                        "evidence": evidence, "origin": art["copy_of"], "similarity": round(d.similarity, 4),
+                        "event_id": event_id,
+                        "article_id": article_id,
+                        "url": art["url"],
+                        "title": art["title"],
+                        "outlet": art["outlet"],
+                        "published": art["published"],
+                        "status": m.status,
+                        "evidence": evidence,
+                        "origin": art["copy_of"],
+                        "similarity": round(d.similarity, 4),
                         "added_at": now,
                     },
                     ignore=True,
@@ -575,13 +741,25 @@ class Store:
                 if d.event_id is None:
                     for route in routes_for(self.export_event(event_id)):
                         self.db["outbox"].insert(
-                            {"event_id": event_id, "route": route, "kind": "new", "created_at": now,
-                             "state": "pending", "next_attempt": now},
+                            {
+                                "event_id": event_id,
+                                "route": route,
+                                "kind": "new",
+                                "created_at": now,
+                                "state": "pending",
+                                "next_attempt": now,
+                            },
                             ignore=True,
                         )
             self.db["articles"].update(
-                article_id, {"state": "done", "processed_at": now, "event_count": len(decisions),
-                             "error_reason": None, "error": None}
+                article_id,
+                {
+                    "state": "done",
+                    "processed_at": now,
+                    "event_count": len(decisions),
+                    "error_reason": None,
+                    "error": None,
+                },
             )
         return created
 
@@ -591,9 +769,12 @@ class Store:
         actors = _union(json.loads(row["actors"] or "[]"), m.actors)
         targets = _union(json.loads(row["targets"] or "[]"), m.targets)
         update: dict[str, Any] = {
-            "actors": json.dumps(actors), "targets": json.dumps(targets), "last_seen": now,
+            "actors": json.dumps(actors),
+            "targets": json.dumps(targets),
+            "last_seen": now,
             "confidence": round(max(row["confidence"] or 0.0, m.confidence), 3),
-            "location": row["location"] or m.location, "event_date": row["event_date"] or m.event_date,
+            "location": row["location"] or m.location,
+            "event_date": row["event_date"] or m.event_date,
         }
         # "will take effect" then "took effect": the log follows the latest milestone reached.
         if row["status"] == "announced" and m.status == "done":
@@ -601,7 +782,9 @@ class Store:
         self.db["events"].update(event_id, update)
         for role, names in (("actor", m.actors), ("target", m.targets)):
             for n in names:
-                self.db["event_entities"].insert({"event_id": event_id, "entity": n, "role": role}, ignore=True)
+                self.db["event_entities"].insert(
+                    {"event_id": event_id, "entity": n, "role": role}, ignore=True
+                )
 
     def _refresh_event(self, event_id: int) -> None:
         """Recompute derived columns: source counts, independent sources, the full-text field."""
@@ -612,16 +795,26 @@ class Store:
         )
         row = self._one("select actors, targets, location from events where id = ?", [event_id])
         texts = [
-            r["title"] or "" for r in self.db.query("select title from sources where event_id = ?", [event_id])
+            r["title"] or ""
+            for r in self.db.query("select title from sources where event_id = ?", [event_id])
         ]
         for r in self.db.query("select evidence from sources where event_id = ?", [event_id]):
             texts.extend(e["sentence"] for e in json.loads(r["evidence"] or "[]"))
         search = " ".join(
-            [*json.loads(row["actors"] or "[]"), *json.loads(row["targets"] or "[]"), row["location"] or "", *texts]
+            [
+                *json.loads(row["actors"] or "[]"),
+                *json.loads(row["targets"] or "[]"),
+                row["location"] or "",
+                *texts,
+            ]
         )
         self.db["events"].update(
             event_id,
-            {"source_count": counts["n"], "independent_sources": counts["independent"], "search_text": search[:20000]},
+            {
+                "source_count": counts["n"],
+                "independent_sources": counts["independent"],
+                "search_text": search[:20000],
+            },
         )
 
     def export_event(self, event_id: int) -> dict[str, Any]:
@@ -632,18 +825,38 @@ class Store:
         sources = []
         for s in self.db.query("select * from sources where event_id = ? order by id", [event_id]):
             sources.append(
-                {"url": s["url"], "title": s["title"], "outlet": s["outlet"], "published": s["published"],
-                 "evidence": json.loads(s["evidence"] or "[]"), "status": s["status"],
-                 "syndicated_copy": s["origin"] is not None}
+                {
+                    "url": s["url"],
+                    "title": s["title"],
+                    "outlet": s["outlet"],
+                    "published": s["published"],
+                    "evidence": json.loads(s["evidence"] or "[]"),
+                    "status": s["status"],
+                    "syndicated_copy": s["origin"] is not None,
+                }
             )
-        related = [x["related_id"] for x in self.db.query(
-            "select related_id from event_links where event_id = ? order by related_id", [event_id])]
+        related = [
+            x["related_id"]
+            for x in self.db.query(
+                "select related_id from event_links where event_id = ? order by related_id", [event_id]
+            )
+        ]
         return {
-            "id": r["id"], "type": r["type"], "status": r["status"], "actors": json.loads(r["actors"] or "[]"),
-            "targets": json.loads(r["targets"] or "[]"), "location": r["location"], "event_date": r["event_date"],
-            "confidence": r["confidence"], "first_seen": r["first_seen"], "last_seen": r["last_seen"],
-            "source_count": r["source_count"], "independent_sources": r["independent_sources"],
-            "amounts": json.loads(r["amounts"] or "[]"), "related": related, "sources": sources,
+            "id": r["id"],
+            "type": r["type"],
+            "status": r["status"],
+            "actors": json.loads(r["actors"] or "[]"),
+            "targets": json.loads(r["targets"] or "[]"),
+            "location": r["location"],
+            "event_date": r["event_date"],
+            "confidence": r["confidence"],
+            "first_seen": r["first_seen"],
+            "last_seen": r["last_seen"],
+            "source_count": r["source_count"],
+            "independent_sources": r["independent_sources"],
+            "amounts": json.loads(r["amounts"] or "[]"),
+            "related": related,
+            "sources": sources,
         }
 
     def query_events(
@@ -675,7 +888,9 @@ class Store:
             params += statuses
         if entities:
             marks = ",".join("?" * len(entities))
-            where.append(f"e.id in (select event_id from event_entities where entity in ({marks}) collate nocase)")
+            where.append(
+                f"e.id in (select event_id from event_entities where entity in ({marks}) collate nocase)"
+            )
             params += entities
         if country_entities:
             marks = ",".join("?" * len(country_entities))
@@ -720,41 +935,67 @@ class Store:
             "select * from outbox where route = ? and state = 'pending' and next_attempt <= ? order by id limit ?",
             [route, iso(utcnow()), limit],
         )
-        return [OutboxItem(id=r["id"], event_id=r["event_id"], route=r["route"], kind=r["kind"],
-                           attempts=r["attempts"] or 0) for r in rows]
+        return [
+            OutboxItem(
+                id=r["id"],
+                event_id=r["event_id"],
+                route=r["route"],
+                kind=r["kind"],
+                attempts=r["attempts"] or 0,
+            )
+            for r in rows
+        ]
 
     def next_alert_time(self, route: str) -> str | None:
-        r = self._one("select min(next_attempt) as t from outbox where route = ? and state = 'pending'", [route])
+        r = self._one(
+            "select min(next_attempt) as t from outbox where route = ? and state = 'pending'", [route]
+        )
         return r["t"] if r else None
 
     def alert_sent(self, item_id: int) -> None:
         now = iso(utcnow())
         with self.db.atomic():
             row = self._one("select route, attempts from outbox where id = ?", [item_id])
-            self.db["outbox"].update(item_id, {"state": "sent", "sent_at": now, "attempts": (row["attempts"] or 0) + 1})
-            self.db["webhooks"].upsert({"route": row["route"], "state": "ok", "reason": None, "updated_at": now,
-                                        "last_sent_at": now}, pk="route")
+            self.db["outbox"].update(
+                item_id, {"state": "sent", "sent_at": now, "attempts": (row["attempts"] or 0) + 1}
+            )
+            self.db["webhooks"].upsert(
+                {
+                    "route": row["route"],
+                    "state": "ok",
+                    "reason": None,
+                    "updated_at": now,
+                    "last_sent_at": now,
+                },
+                pk="route",
+            )
 
     def alert_retry(self, item_id: int, *, wait_seconds: float, error: str) -> None:
         row = self._one("select attempts from outbox where id = ?", [item_id])
         self.db["outbox"].update(
             item_id,
-            {"attempts": (row["attempts"] or 0) + 1, "last_error": error[:300],
-             "next_attempt": iso(utcnow() + timedelta(seconds=wait_seconds + 0.001))},
+            {
+                "attempts": (row["attempts"] or 0) + 1,
+                "last_error": error[:300],
+                "next_attempt": iso(utcnow() + timedelta(seconds=wait_seconds + 0.001)),
+            },
         )
 
     def alert_parked(self, item_id: int, *, reason: str) -> None:
         with self.db.atomic():
             row = self._one("select attempts from outbox where id = ?", [item_id])
-            self.db["outbox"].update(item_id, {"state": "parked", "last_error": reason[:300],
-                                               "attempts": (row["attempts"] or 0) + 1})
+            self.db["outbox"].update(
+                item_id,
+                {"state": "parked", "last_error": reason[:300], "attempts": (row["attempts"] or 0) + 1},
+            )
             self.record_failure("alerts", str(item_id), "parked", reason)
 
     def webhook_stopped(self, route: str, reason: str) -> None:
         now = iso(utcnow())
         with self.db.atomic():
-            self.db["webhooks"].upsert({"route": route, "state": "stopped", "reason": reason[:300], "updated_at": now},
-                                       pk="route")
+            self.db["webhooks"].upsert(
+                {"route": route, "state": "stopped", "reason": reason[:300], "updated_at": now}, pk="route"
+            )
             self.db.execute(
                 "update outbox set state = 'parked', last_error = ? where route = ? and state = 'pending'",
                 [f"webhook stopped: {reason}"[:300], route],
@@ -767,8 +1008,9 @@ class Store:
     def resume_webhook(self, route: str) -> int:
         """Re-queue a stopped webhook's parked alerts (after the URL was fixed)."""
         with self.db.atomic():
-            self.db["webhooks"].upsert({"route": route, "state": "ok", "reason": None, "updated_at": iso(utcnow())},
-                                       pk="route")
+            self.db["webhooks"].upsert(
+                {"route": route, "state": "ok", "reason": None, "updated_at": iso(utcnow())}, pk="route"
+            )
             cur = self.db.execute(
                 "update outbox set state = 'pending', next_attempt = ? where route = ? and state = 'parked'",
                 [iso(utcnow()), route],
@@ -778,31 +1020,53 @@ class Store:
     # -- failures and status ------------------------------------------------------------------
 
     def record_failure(self, stage: str, item: str, reason: str, message: str) -> None:
-        self.db["failures"].insert({"at": iso(utcnow()), "stage": stage, "item": item, "reason": reason,
-                                    "message": message[:500]})
+        self.db["failures"].insert(
+            {"at": iso(utcnow()), "stage": stage, "item": item, "reason": reason, "message": message[:500]}
+        )
 
     def status(self) -> dict[str, Any]:
-        feeds = list(self.db.query(
-            "select name, url, last_success, last_status, last_error_reason, last_error, last_error_at, error_count, "
-            "next_poll, entries_total from feeds order by name"))
-        queue = {r["state"]: r["n"] for r in self.db.query("select state, count(*) as n from articles group by state")}
-        outbox = {r["state"]: r["n"] for r in self.db.query("select state, count(*) as n from outbox group by state")}
+        feeds = list(
+            self.db.query(
+                "select name, url, last_success, last_status, last_error_reason, last_error, last_error_at, error_count, "
+                "next_poll, entries_total from feeds order by name"
+            )
+        )
+        queue = {
+            r["state"]: r["n"]
+            for r in self.db.query("select state, count(*) as n from articles group by state")
+        }
+        outbox = {
+            r["state"]: r["n"]
+            for r in self.db.query("select state, count(*) as n from outbox group by state")
+        }
         oldest = self._one("select min(created_at) as t from outbox where state = 'pending'")
         webhooks = list(self.db.query("select * from webhooks order by route"))
-        parked = list(self.db.query(
-            "select id, event_id, route, last_error from outbox where state = 'parked' order by id desc limit 20"))
+        parked = list(
+            self.db.query(
+                "select id, event_id, route, last_error from outbox where state = 'parked' order by id desc limit 20"
+            )
+        )
         failures = list(self.db.query("select * from failures order by id desc limit 20"))
         events = self._one("select count(*) as n from events")["n"]
         size = sum(os.path.getsize(self.path + s) for s in ("", "-wal") if os.path.exists(self.path + s))
         return {
-            "database": self.path, "database_bytes": size, "events": events, "feeds": feeds,
-            "articles": queue, "outbox": outbox, "oldest_pending_alert": oldest["t"] if oldest else None,
-            "webhooks": webhooks, "parked_alerts": parked, "recent_failures": failures,
+            "database": self.path,
+            "database_bytes": size,
+            "events": events,
+            "feeds": feeds,
+            "articles": queue,
+            "outbox": outbox,
+            "oldest_pending_alert": oldest["t"] if oldest else None,
+            "webhooks": webhooks,
+            "parked_alerts": parked,
+            "recent_failures": failures,
         }
 
     def entity_counts(self) -> dict[str, int]:
-        return {r["entity"]: r["n"] for r in self.db.query(
-            "select entity, count(*) as n from event_entities group by entity")}
+        return {
+            r["entity"]: r["n"]
+            for r in self.db.query("select entity, count(*) as n from event_entities group by entity")
+        }
 
     def backup(self, target: str | os.PathLike[str]) -> dict[str, Any]:
         """Copy the log with VACUUM INTO, then check the copy's integrity."""

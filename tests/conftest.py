@@ -1,0 +1,98 @@
+"""Shared fixtures: loopback servers, configuration files, the CLI as a subprocess, the real models."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def needs_shared(*parts: str) -> pytest.MarkDecorator:
+    path = SHARED.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (it exists in CI)")
+
+
+def toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def write_config(
+    path: Path, *, db: Path, feeds: list[tuple[str, str, str]], allow_hosts: list[str], extra: str = ""
+) -> Path:
+    lines = [
+        "[storage]",
+        f'db = "{db}"',
+        "[network]",
+        f"allow_hosts = {toml_list(allow_hosts)}",
+        "read_timeout = 5.0",
+        "deadline = 15.0",
+    ]
+    for name, url, category in feeds:
+        lines += [
+            "[[feeds]]",
+            f'name = "{name}"',
+            f'url = "{url}"',
+            f'category = "{category}"',
+            "interval_minutes = 15",
+        ]
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def demo_site():
+    from pipeline.demo import DemoSite
+
+    site = DemoSite().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def slack():
+    from pipeline.demo import SlackCatcher
+
+    catcher = SlackCatcher().start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture(scope="session")
+def models():
+    from pipeline.config import NlpSettings
+    from pipeline.nlp import Models
+
+    s = NlpSettings()
+    return Models.get(s.spacy_model, s.rules_dir)
+
+
+@pytest.fixture(scope="session")
+def extractor(models):
+    from pipeline.config import NlpSettings
+    from pipeline.events import Extractor
+
+    return Extractor(NlpSettings(), models)

@@ -1,0 +1,50 @@
+"""Configuration: one TOML file, every key declared once with a default and documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, Settings, load_settings, reference
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_without_a_file():
+    s = load_settings(None)
+    assert s == Settings()
+    assert s.network.allow_private is False
+    assert s.alerts.slack.types == ("sanctions_listing",) and s.alerts.slack.statuses == ("done", "announced")
+
+
+def test_example_config_parses_with_real_feeds():
+    s = load_settings(ROOT / "config" / "example.toml")
+    assert len(s.feeds) >= 6
+    assert {f.category for f in s.feeds} == {"crypto", "trade"}
+    assert all(f.url.startswith("https://") for f in s.feeds)
+
+
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("[storage]\ndbx = 1\n", "unknown key"),
+        ("[network]\nallow_private = 'yes'\n", "true or false"),
+        ("[[feeds]]\nname = 'a'\nurl = 'https://x'\ncategory = 'sports'\n", "category"),
+        ("[[feeds]]\nname = 'a'\nurl = 'https://x'\n[[feeds]]\nname = 'a'\nurl = 'https://y'\n", "unique"),
+        ("[alerts.slack]\ntypes = ['earnings']\n", "unknown event type"),
+        ("not toml = = 1", "tw.toml"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(tmp_path, text, msg):
+    p = tmp_path / "tw.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=msg):
+        load_settings(p)
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for key, default, help_text in reference():
+        assert f"`{key}`" in readme, f"README does not document {key}"
+        assert help_text

@@ -1,0 +1,127 @@
+"""`once` against a local news site and a local Slack receiver, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli, write_config
+
+CONTRACT_KEYS = {
+    "id",
+    "type",
+    "status",
+    "actors",
+    "targets",
+    "location",
+    "event_date",
+    "confidence",
+    "first_seen",
+    "last_seen",
+    "sources",
+}
+SOURCE_KEYS = {"url", "title", "outlet", "published", "evidence"}
+TYPES = {"sanctions_listing", "sanctions_removal", "tariff_announcement", "factory_opening"}
+STATUSES = {"done", "announced", "planned", "threatened", "denied", "paused", "cancelled"}
+
+
+def _events(config) -> list[dict]:
+    res = run_cli("events", "--config", str(config), "--format", "jsonl")
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stdout.splitlines() if line.strip()]
+    assert len(lines) == len(res.stdout.strip().splitlines())  # nothing but JSON objects on stdout
+    return [json.loads(line) for line in lines]
+
+
+def test_once_twice_builds_the_log_and_alerts_exactly_once(tmp_path, demo_site, slack):
+    config = write_config(
+        tmp_path / "tw.toml",
+        db=tmp_path / "tw.db",
+        feeds=[
+            ("ledger", demo_site.feed_url("ledger"), "crypto"),
+            ("desk", demo_site.feed_url("desk"), "trade"),
+        ],
+        allow_hosts=[demo_site.host_port, slack.host_port],
+    )
+    env = {"SLACK_WEBHOOK_URL": slack.url}
+    first = run_cli("once", "--config", str(config), env=env)
+    assert first.returncode == 0, first.stderr
+    assert slack.url not in first.stderr and "demo-secret-token" not in first.stderr
+
+    events = _events(config)
+    assert events, "no events extracted from the demo site"
+    for e in events:
+        assert set(e) >= CONTRACT_KEYS, e
+        assert e["type"] in TYPES and e["status"] in STATUSES
+        assert 0.0 <= e["confidence"] <= 1.0
+        for s in e["sources"]:
+            assert set(s) >= SOURCE_KEYS
+            assert s["url"].startswith(demo_site.base)
+            for ev in s["evidence"]:
+                assert ev["sentence"] and ev["end"] > ev["start"] >= 0
+
+    # One sanctions listing reported by three outlets (one reached via both feeds, one a wire copy).
+    listings = [e for e in events if e["type"] == "sanctions_listing"]
+    assert len(listings) == 1, listings
+    listing = listings[0]
+    assert listing["status"] == "done"
+    assert listing["actors"] == ["U.S. Department of Commerce (BIS)"]
+    assert any("Longmen" in t for t in listing["targets"]) and any("Harbin" in t for t in listing["targets"])
+    assert listing["event_date"] == "2026-03-10"  # "on Tuesday" in a Wednesday story, not the publish date
+    assert len(listing["sources"]) == 3
+    assert listing["independent_sources"] == 2
+    assert len({s["url"] for s in listing["sources"]}) == 3
+
+    tariffs = {
+        (e["actors"][0] if e["actors"] else None, e["status"])
+        for e in events
+        if e["type"] == "tariff_announcement"
+    }
+    assert ("Canada", "announced") in tariffs
+    assert any(status == "threatened" for _, status in tariffs)
+    factories = [e for e in events if e["type"] == "factory_opening"]
+    assert {e["status"] for e in factories} == {"done", "announced"}
+    # Market news and the background mention of an old listing give no event.
+    all_urls = {s["url"] for e in events for s in e["sources"]}
+    assert not any(
+        x in u
+        for u in all_urls
+        for x in ("bitcoin-price", "exchange-volumes", "trade-deficit", "background-huawei", "miner-earnings")
+    )
+
+    assert len(slack.delivered) == 1
+    msg = slack.delivered[0]
+    assert "Longmen" in json.dumps(msg) and msg["text"].startswith("Sanctions listing (done)")
+
+    second = run_cli("once", "--config", str(config), env=env)
+    assert second.returncode == 0, second.stderr
+    again = _events(config)
+    assert [e["id"] for e in again] == [e["id"] for e in events]
+    assert [len(e["sources"]) for e in again] == [len(e["sources"]) for e in events]
+    assert len(slack.received) == 1
+
+
+def test_events_filters_formats_and_status_on_the_demo_log(tmp_path, demo_site, slack):
+    config = write_config(
+        tmp_path / "tw.toml",
+        db=tmp_path / "tw.db",
+        feeds=[
+            ("ledger", demo_site.feed_url("ledger"), "crypto"),
+            ("desk", demo_site.feed_url("desk"), "trade"),
+        ],
+        allow_hosts=[demo_site.host_port],
+    )
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    table = run_cli("events", "--config", str(config))
+    assert table.returncode == 0 and "sanctions_listing" in table.stdout and "conf" in table.stdout
+    csv_out = run_cli("events", "--config", str(config), "--format", "csv", "--type", "tariff_announcement")
+    rows = csv_out.stdout.strip().splitlines()
+    assert rows[0].startswith("id,type,status") and len(rows) >= 2
+    assert all(",tariff_announcement," in r for r in rows[1:])
+    # An alias finds the canonical entity: "Commerce Department" -> U.S. Department of Commerce (BIS).
+    by_alias = run_cli(
+        "events", "--config", str(config), "--entity", "Commerce Department", "--format", "jsonl"
+    )
+    found = [json.loads(x) for x in by_alias.stdout.splitlines()]
+    assert found and all("U.S. Department of Commerce (BIS)" in e["actors"] for e in found)
+    status = run_cli("status", "--config", str(config))
+    assert status.returncode == 0 and "ledger: last success" in status.stdout

@@ -1,0 +1,42 @@
+"""Extraction from page bytes: the article text without the page's clutter."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.demo import load_site, render_page
+from pipeline.extract import ExtractionError, extract_article
+
+
+def test_demo_page_keeps_the_story_and_drops_the_clutter():
+    site = load_site()
+    article = site["articles"][0]
+    page = render_page(article, site["articles"][1:4]).encode()
+    ex = extract_article(page, url="http://news.test/" + article["slug"])
+    for para in article["body"]:
+        assert para in ex.text
+    for clutter in (
+        "Skip to content",
+        "We use cookies",
+        "Related articles",
+        "Sign up for our morning briefing",
+        "BTC 97,912",
+        "All rights reserved",
+        site["articles"][1]["title"],
+    ):
+        assert clutter not in ex.text
+    assert ex.published == article["published"][:10]
+
+
+@pytest.mark.parametrize(
+    "page", [b"", b"<html><body><nav>Home</nav></body></html>", b"\x00\x01\x02 binary junk"]
+)
+def test_pages_without_text_raise_a_typed_error(page):
+    with pytest.raises(ExtractionError):
+        extract_article(page)
+
+
+def test_oversize_page_is_refused():
+    with pytest.raises(ExtractionError) as e:
+        extract_article(b"<p>" + b"x" * 2000 + b"</p>", max_bytes=1000)
+    assert e.value.reason == "too_large"
