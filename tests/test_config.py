@@ -45,6 +45,6 @@ def test_bad_configuration_is_a_clear_error(tmp_path, text, msg):
 
 def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    for key, default, help_text in reference():
+    for key, _default, help_text in reference():
         assert f"`{key}`" in readme, f"README does not document {key}"
         assert help_text
