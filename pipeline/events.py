@@ -134,6 +134,9 @@ class Rule:
     status: str | None
     weight: float
     trigger_pos: tuple[str, ...] = ()
+    context_in_clause: bool = False  # the context phrase must occur in the trigger's own clause
+    requires: tuple[str, ...] = ()  # when set, one of these must occur in the sentence as well
+    requires_actor: bool = False  # fire only with an explicit acting government or company
     examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -179,6 +182,7 @@ class RuleSet:
         self.cues = cues
         self._context = {r.id: _phrase_rx(r.context) for r in rules}
         self._exclude = {r.id: _phrase_rx(r.exclude) for r in rules}
+        self._requires = {r.id: _phrase_rx(r.requires) for r in rules}
         self._cue_rx = {c.id: _phrase_rx(c.phrases) for c in cues}
         self._cue_exclude = {c.id: _phrase_rx(c.exclude) for c in cues}
         self.prefilter = _phrase_rx(tuple({p for r in rules for p in r.context}))
@@ -197,6 +201,9 @@ class RuleSet:
                 status=r.get("status"),
                 weight=float(r.get("weight", 0.8)),
                 trigger_pos=tuple(r.get("trigger_pos", ())),
+                context_in_clause=bool(r.get("context_in_clause", False)),
+                requires=tuple(r.get("requires", ())),
+                requires_actor=bool(r.get("requires_actor", False)),
                 examples=r.get("examples", {}),
             )
             for r in _jsonl(d / "events.jsonl")
@@ -220,8 +227,29 @@ class RuleSet:
         return bool(self.prefilter and self.prefilter.search(sentence.lower()))
 
     def context_ok(self, rule: Rule, lower: str) -> bool:
-        ctx, exc = self._context[rule.id], self._exclude[rule.id]
+        ctx, exc, req = self._context[rule.id], self._exclude[rule.id], self._requires[rule.id]
+        if req is not None and not req.search(lower):
+            return False
         return bool(ctx and ctx.search(lower)) and not (exc and exc.search(lower))
+
+    def context_distance(self, rule: Rule, doc: Any, trig: Any) -> int | None:
+        """Characters from the trigger to the nearest context phrase inside its clause (None: not there)."""
+        ctx = self._context[rule.id]
+        if ctx is None:
+            return None
+        top = _governing_verb(trig)
+        while top.dep_ in ("xcomp", "ccomp", "conj", "advcl") and top.head is not top and not rule.context_in_clause:
+            top = top.head
+        verbal = trig.sent.root.pos_ in ("VERB", "AUX")  # a headline-like parse has no clause to speak of
+        span = doc[top.left_edge.i : top.right_edge.i + 1] if (rule.context_in_clause and verbal) else doc[:]
+        if trig.i < span.start or trig.i >= span.end:
+            span = doc[min(span.start, trig.i) : max(span.end, trig.i + 1)]
+        text = span.text.lower()
+        best = None
+        for m in ctx.finditer(text):
+            dist = abs(span.start_char + m.start() - trig.idx)
+            best = dist if best is None else min(best, dist)
+        return best
 
     def cue_matches(self, cue: Cue, lower: str, heads: set[str] | None = None) -> bool:
         exc = self._cue_exclude[cue.id]
@@ -349,24 +377,33 @@ class Extractor:
     def _sentence_mentions(self, article: Article, sent: Sentence, doc: Any, order: int) -> list[_Mention]:
         lower = doc.text.lower()
         lemmas = [t.lemma_.lower() for t in doc]
-        found: dict[str, _Mention] = {}
+        found: dict[str, tuple[_Mention, int, int]] = {}  # type -> (mention, trigger index, context distance)
         for rule in self.rules.rules:
-            if rule.type in found and found[rule.type].rule.weight >= rule.weight:
+            if rule.type in found and found[rule.type][0].rule.weight >= rule.weight:
                 continue
             if not self.rules.context_ok(rule, lower):
                 continue
             trig = _find_trigger(rule, doc, lemmas)
             if trig is None:
                 continue
+            dist = self.rules.context_distance(rule, doc, trig)
+            if dist is None:
+                continue
             m = self._analyse(article, sent, doc, rule, trig, lower, order)
-            if m is not None and (rule.type not in found or m.confidence > found[rule.type].confidence):
-                found[rule.type] = m
-        return list(found.values())
+            if m is not None and (rule.type not in found or m.confidence > found[rule.type][0].confidence):
+                found[rule.type] = (m, trig.i, dist)
+        # One word reports one thing: when two types fire on the same trigger, the nearer context wins.
+        by_trigger: dict[int, tuple[_Mention, int, int]] = {}
+        for m, ti, dist in found.values():
+            if ti not in by_trigger or dist < by_trigger[ti][2]:
+                by_trigger[ti] = (m, ti, dist)
+        return [m for m, _, _ in by_trigger.values()]
 
     def _analyse(
         self, article: Article, sent: Sentence, doc: Any, rule: Rule, trig: Any, lower: str, order: int
     ) -> _Mention | None:
         gaz = self.gazetteer
+        lower = _clause_text(doc, trig).lower()
         if (
             trig.dep_ in ("acl", "relcl", "amod")
             and rule.milestone not in ("pause", "threat", "denial")
@@ -374,6 +411,8 @@ class Extractor:
         ):
             return None  # a participle or relative clause describes a thing; it does not report news
         actors, explicit, targets, location = self._roles(rule, doc, trig)
+        if rule.requires_actor and not explicit:
+            return None
         event_date, future_date = self._event_date(doc, trig, article.published)
         status, cue_id = self._status(rule, doc, trig, lower, future_date)
         background = self._background(lower, trig, event_date, article.published)
@@ -410,6 +449,7 @@ class Extractor:
         """(actors, actor_is_explicit, targets, location) of a rule firing at ``trig``."""
         subj, passive_subj = _subject_tokens(trig)
         aside = _aside_tokens(doc, trig)
+        subj -= aside
         actors: list[tuple[int, str]] = []
         targets: list[str] = []
         location = None
@@ -582,9 +622,15 @@ class Extractor:
                 slack = 31 if len(event_date) == 7 else (365 if len(event_date) == 4 else 0)
                 if gap - slack > self.settings.background_days:
                     return True
-        verb = _governing_verb(trig)
-        if any(c.lower_ == "had" and c.dep_ in ("aux", "auxpass") for c in verb.children):
-            return True
+        t = _governing_verb(trig)
+        if _in_antecedent_clause(trig):
+            return True  # "... came just after the tariffs took effect": the cause, not the news
+        for _ in range(4):
+            if any(c.lower_ == "had" and c.dep_ in ("aux", "auxpass") for c in t.children):
+                return True  # past perfect: told as history
+            if t.head is t:
+                break
+            t = t.head
         for cue in self.rules.cues:
             if cue.effect == "background" and self.rules.cue_matches(cue, lower):
                 return True
@@ -606,54 +652,148 @@ class Extractor:
             if pool:
                 m.actors = [pool.most_common(1)[0][0]]
 
+    def _countries(self, names: set[str] | list[str]) -> set[str]:
+        out = set()
+        for n in names:
+            e = self.gazetteer.resolve(n)
+            if e is not None and e.kind in ("government", "authority"):
+                out.add(e.country or e.canonical)
+        return out
+
+    def _same_story(self, g: list[_Mention], m: _Mention) -> bool:
+        """Whether mention ``m`` reports the same event as the group ``g`` (one article)."""
+        g0 = g[0]
+        if g0.rule.type != m.rule.type or g0.background != m.background:
+            return False
+        gk, mk = _group_key(g0), _group_key(m)
+        if gk[1] != mk[1]:
+            return False
+        gt = {t for x in g for t in x.targets if not GROUP_RX.fullmatch(t)}
+        mt = {t for t in m.targets if not GROUP_RX.fullmatch(t)}
+        if gk[2] != mk[2]:
+            # the same tariff seen from the other side ("the tariffs are on pause", said the target's leader)
+            swapped = m.rule.type == "tariff_announcement" and (
+                (mk[2] and self._countries(set(m.actors)) & self._countries(gt))
+                or (gk[2] and self._countries(set(g0.actors)) & self._countries(mt))
+            )
+            if not (swapped or not gk[2] or not mk[2]):
+                return False
+            if not gk[2] and not mk[2]:
+                pass
+            elif not swapped and gk[2] and mk[2]:
+                return False
+        if m.rule.type == "tariff_announcement":
+            gc, mc = self._countries(gt), self._countries(mt)
+            if gc and mc and not (gc & mc):
+                return False  # a pause for Mexico and a pause for Canada are two events
+            if not _amounts_compatible({a for x in g for a in x.amounts}, set(m.amounts)):
+                return False
+        if m.rule.type == "factory_opening":
+            go, mo = _ordinals(gt), _ordinals(mt)
+            if go and mo and not (go & mo):
+                return False  # "first plant" and "second plant" are two sites
+        return True
+
     def _merge(self, mentions: list[_Mention]) -> list[EventMention]:
         groups: list[list[_Mention]] = []
         for m in sorted(mentions, key=lambda x: x.order):
-            key = _group_key(m)
             for g in groups:
-                g0 = g[0]
-                gkey = _group_key(g0)
-                if gkey != key or g0.background != m.background:
-                    continue
-                gt = {t for x in g for t in x.targets if not GROUP_RX.fullmatch(t)}
-                mt = {t for t in m.targets if not GROUP_RX.fullmatch(t)}
-                if m.rule.type == "tariff_announcement" and gt and mt and not (gt & mt):
-                    continue
-                g.append(m)
-                break
+                if self._same_story(g, m):
+                    g.append(m)
+                    break
             else:
                 groups.append([m])
+        groups = self._fold_threats(groups)
+        self._mark_earlier_than_lead(groups)
         out = []
         for g in groups:
             lead = max(g, key=lambda x: (x.confidence, -x.order))
             first = g[0]
-            status = first.status if first.status_cue else lead.status
+            explicit = [x for x in g if x.status_cue.startswith("modality") or x.rule.status]
+            status = explicit[0].status if explicit else (first.status if first.status_cue else lead.status)
             conf = min(0.99, lead.confidence + 0.03 * (len(g) - 1))
             event_date = next((x.event_date for x in g if x.event_date), None)
             location = next((x.location for x in g if x.location), None)
+            actors = _unique([a for x in g for a in x.actors if x.explicit_actor]) or _unique(
+                [a for x in g for a in x.actors])
             out.append(
                 EventMention(
                     type=first.rule.type,
                     status=status,
-                    milestone=_milestone(
-                        lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone,
-                        status,
-                    ),
-                    actors=tuple(_unique([a for x in g for a in x.actors]))[:3],
-                    targets=tuple(_unique([t for x in g for t in x.targets]))[:10],
+                    milestone=_milestone(lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone, status),
+                    actors=tuple(actors[:3]),
+                    targets=tuple(t for t in _unique([t for x in g for t in x.targets]) if name_key(t) not in {name_key(a) for a in actors})[:10],
                     location=location,
                     event_date=event_date,
                     confidence=round(conf, 3),
                     evidence=tuple(
-                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end)
-                        for x in g[:5]
+                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end) for x in g[:5]
                     ),
                     rule_ids=tuple(_unique([x.rule.id for x in g])),
-                    background=first.background,
+                    background=all(x.background for x in g),
                     amounts=tuple(_unique([a for x in g for a in x.amounts]))[:8],
                 )
             )
         return out
+
+    def _fold_threats(self, groups: list[list[_Mention]]) -> list[list[_Mention]]:
+        """A conditional statement colours an announcement of the same tariff: both are one threat."""
+        threats = [g for g in groups if g[0].rule.type == "tariff_announcement" and g[0].status == "threatened"]
+        if not threats:
+            return groups
+        out = []
+        for g in groups:
+            g0 = g[0]
+            if g0.rule.type == "tariff_announcement" and g0.status == "announced" and not g0.background:
+                for t in threats:
+                    same_actor = not g0.actors or not t[0].actors or name_key(g0.actors[0]) == name_key(t[0].actors[0])
+                    tc = self._countries({x for m in t for x in m.targets})
+                    gc = self._countries({x for m in g for x in m.targets})
+                    ta, ga = {a for m in t for a in m.amounts}, {a for m in g for a in m.amounts}
+                    if same_actor and (not tc or not gc or tc & gc) and _amounts_compatible(ta, ga) and (tc & gc or ta & ga):
+                        t.extend(g)
+                        break
+                else:
+                    out.append(g)
+                continue
+            out.append(g)
+        return out
+
+    def _mark_earlier_than_lead(self, groups: list[list[_Mention]]) -> None:
+        """Events dated before the article's lead event are its context (background), not its news."""
+        news = [g for g in groups if not g[0].background]
+        if not news:
+            return
+        lead = min(news, key=lambda g: g[0].order)
+        lead_date = next((x.event_date for x in lead if x.event_date and len(x.event_date) == 10), None)
+        if not lead_date:
+            return
+        for g in news:
+            if g is lead or g[0].rule.type != lead[0].rule.type:
+                continue
+            d = next((x.event_date for x in g if x.event_date and len(x.event_date) == 10), None)
+            gap = dates.days_between(d, lead_date) if d else None
+            if gap is not None and gap > 0:
+                for x in g:
+                    x.background = True
+
+
+_ORDINALS = re.compile(r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|fab \d+|phase \d+|phase (?:one|two|three))\b")
+_MONEY = re.compile(r"\$?\s?(\d[\d,.]*)\s*(billion|million|bn|trillion)", re.I)
+
+
+def _ordinals(targets: set[str]) -> set[str]:
+    return {m.group(1) for t in targets for m in _ORDINALS.finditer(t.lower())}
+
+
+def _money(amounts: set[str]) -> set[str]:
+    return {m.group(1).replace(",", "") + m.group(2).lower()[:1] for x in amounts for m in _MONEY.finditer(x)}
+
+
+def _amounts_compatible(a: set[str], b: set[str]) -> bool:
+    """Money amounts named by both sides must share one ("$34 billion" vs "$200 billion": different tariffs)."""
+    ma, mb = _money(a), _money(b)
+    return not ma or not mb or bool(ma & mb)
 
 
 def _group_key(m: _Mention) -> tuple[str, str, tuple[str, ...]]:
@@ -668,7 +808,9 @@ def _group_key(m: _Mention) -> tuple[str, str, tuple[str, ...]]:
 
 def _milestone(rule_milestone: str, status: str) -> str:
     """The stage of a thing's life a report speaks of; different milestones never merge."""
-    if status in ("planned", "threatened") and rule_milestone in ("listing", "imposed", "removal"):
+    if status == "threatened":
+        return "threat"
+    if status == "planned" and rule_milestone in ("listing", "imposed", "removal"):
         return "prospective_" + rule_milestone
     if status == "planned" and rule_milestone in ("announcement", "construction", "production"):
         return "plan"
@@ -719,8 +861,10 @@ def _facility_phrase(doc: Any, trig: Any) -> str | None:
     best = None
     for chunk in doc.noun_chunks:
         root = chunk.root
-        if (root.lemma_.lower() in FACILITY_WORDS or root.lower_ in FACILITY_WORDS) and root.i in related:
-            dist = abs(root.i - trig.i)
+        at_root = root.lemma_.lower() in FACILITY_WORDS or root.lower_ in FACILITY_WORDS
+        inside = any(t.lower_ in FACILITY_WORDS for t in chunk if t.pos_ == "PROPN")  # "Giga Berlin", "Fab 52"
+        if (at_root or inside) and root.i in related:
+            dist = abs(root.i - trig.i) + (0 if at_root else 3)
             if best is None or dist < best[0]:
                 best = (dist, chunk.text)
     if best is None:
@@ -760,6 +904,32 @@ def _subject_tokens(trig: Any) -> tuple[set[int], set[int]]:
             break
         t = t.head
     return subj, passive
+
+
+ANTECEDENT_MARKS = {"after", "since", "following", "because", "as"}
+
+
+def _in_antecedent_clause(trig: Any) -> bool:
+    """Whether the trigger sits in an adverbial clause introduced by "after", "since", "because"..."""
+    t = _governing_verb(trig)
+    for _ in range(4):
+        if t.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ANTECEDENT_MARKS for c in t.children):
+            return True
+        if t.dep_ == "pcomp" and t.head.lower_ in ("after", "following", "since"):
+            return True
+        if t.head is t:
+            return False
+        t = t.head
+    return False
+
+
+def _clause_text(doc: Any, trig: Any) -> str:
+    """The sentence without relative clauses that do not contain the trigger ("..., which opened last year,")."""
+    skip: set[int] = set()
+    for tok in doc:
+        if tok.dep_ == "relcl" and not (tok.left_edge.i <= trig.i <= tok.right_edge.i):
+            skip.update(x.i for x in tok.subtree)
+    return "".join(t.text_with_ws for t in doc if t.i not in skip)
 
 
 def _aside_tokens(doc: Any, trig: Any) -> set[int]:
