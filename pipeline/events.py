@@ -149,6 +149,7 @@ class Cue:
     phrases: tuple[str, ...]
     head_lemmas: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    scope: str = "clause"  # "clause": the trigger's clause without unrelated relative clauses; "sentence"
     examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -217,6 +218,7 @@ class RuleSet:
                 phrases=tuple(c.get("phrases", ())),
                 head_lemmas=tuple(c.get("head_lemmas", ())),
                 exclude=tuple(c.get("exclude", ())),
+                scope=c.get("scope", "clause"),
                 examples=c.get("examples", {}),
             )
             for c in _jsonl(d / "modality.jsonl")
@@ -310,6 +312,22 @@ def _depth(tok: Any) -> int:
         tok = tok.head
         d += 1
     return d
+
+
+NEGATABLE_HEADS = {"agree", "plan", "decide", "approve", "consider", "intend", "impose", "add", "roll", "lift", "remove",
+                   "cut", "cancel", "raise", "levy", "place", "sanction", "blacklist"}
+
+
+def _negated(trig: Any) -> bool:
+    """'has not (actually) agreed to roll back tariffs': the trigger or a verb above it is negated."""
+    t = trig
+    for _ in range(3):
+        if t.lemma_.lower() in NEGATABLE_HEADS and any(c.dep_ == "neg" for c in t.children):
+            return True
+        if t.head is t:
+            break
+        t = t.head
+    return False
 
 
 def _governing_verb(tok: Any) -> Any:
@@ -414,7 +432,7 @@ class Extractor:
         if rule.requires_actor and not explicit:
             return None
         event_date, future_date = self._event_date(doc, trig, article.published)
-        status, cue_id = self._status(rule, doc, trig, lower, future_date)
+        status, cue_id = self._status(rule, doc, trig, lower, future_date, doc.text.lower())
         background = self._background(lower, trig, event_date, article.published)
         amounts = [e.text for e in doc.ents if e.label_ in ("PERCENT", "MONEY", "QUANTITY")]
         if rule.type == "factory_opening" and not targets:
@@ -579,10 +597,15 @@ class Extractor:
         if best is None:
             return None, False
         _, value, future = best
-        gap = dates.days_between(published, value)
-        return value, bool(future or (gap is not None and gap > 0 and len(value) == 10))
+        if not published or len(published) < 10:
+            return value, False  # "December 18" in a story dated only "2020-12" is not a future date
+        gap = dates.days_between(published[:10], value)
+        if gap is not None and len(value) == 10:
+            return value, gap > 0
+        return value, future
 
-    def _status(self, rule: Rule, doc: Any, trig: Any, lower: str, future_date: bool) -> tuple[str, str]:
+    def _status(self, rule: Rule, doc: Any, trig: Any, lower: str, future_date: bool,
+                sentence: str = "") -> tuple[str, str]:
         heads = _ancestor_lemmas(trig) | {trig.lemma_.lower()}
         if rule.status:
             for cue in self.rules.cues:
@@ -594,10 +617,12 @@ class Extractor:
                 ):
                     return "denied", cue.id
             return rule.status, rule.id
+        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(trig):
+            return "denied", "negation"
         for cue in self.rules.cues:
             if cue.effect != "status" or (cue.types and rule.type not in cue.types):
                 continue
-            if self.rules.cue_matches(cue, lower, heads):
+            if self.rules.cue_matches(cue, sentence if cue.scope == "sentence" and sentence else lower, heads):
                 return cue.status or "", cue.id
         verb = _governing_verb(trig)
         auxes = {c.lower_ for c in verb.children if c.dep_ in ("aux", "auxpass")}
@@ -605,12 +630,14 @@ class Extractor:
             auxes |= {c.lower_ for c in anc.children if c.dep_ in ("aux", "auxpass")}
         if rule.milestone in ("construction", "announcement"):
             return "announced", "tense"
+        if "to" in auxes and verb.tag_ in ("VB", "VBN"):
+            return "announced", "tense.infinitive"  # "expected to be energized", "to take effect"
+        if verb.tag_ == "VBG" and auxes & {"is", "are", "am", "'s", "'re"}:
+            return "announced", "tense.progressive"  # "the plant is opening"
         if auxes & _FUTURE_AUX or future_date:
             return "announced", "tense.future"
         if auxes & {"would"} and rule.type != "factory_opening":
             return "announced", "tense.would"
-        if "to" in auxes and verb.tag_ == "VB" and rule.type == "factory_opening":
-            return "announced", "tense.to"
         if verb.tag_ in _PAST_TAGS or auxes & {"has", "have", "had", "was", "were", "been"}:
             return "done", "tense.past"
         return _STATUS_DEFAULT.get(rule.milestone, "announced"), ""
@@ -851,13 +878,19 @@ FACILITY_WORDS = (
 
 def _facility_phrase(doc: Any, trig: Any) -> str | None:
     """The facility the trigger speaks of: a facility noun it governs, its subject, or itself."""
-    top = _governing_verb(trig)
-    while top.dep_ in ("xcomp", "ccomp", "conj") and top.head is not top:
-        top = top.head
-    aside = _aside_tokens(doc, trig)
-    related = {t.i for t in top.subtree} - aside
+    verb = _governing_verb(trig)
+    related = {t.i for t in trig.subtree} | {t.i for t in verb.subtree if t.i >= verb.i}
+    t = verb
+    for _ in range(4):  # subjects up the xcomp chain: "the plant is set to open", "Giga Berlin is up and running"
+        for c in t.children:
+            if c.dep_ in ("nsubj", "nsubjpass", "expl"):
+                related.update(x.i for x in c.subtree)
+        if t.dep_ not in ("xcomp", "ccomp", "conj", "acomp") or t.head is t:
+            break
+        t = t.head
+    related -= _aside_tokens(doc, trig)
     if trig.head is not trig and trig.head.pos_ in ("NOUN", "PROPN"):
-        related.update(t.i for t in trig.head.subtree)
+        related.update(x.i for x in trig.head.subtree)
     best = None
     for chunk in doc.noun_chunks:
         root = chunk.root
