@@ -102,6 +102,7 @@ class NlpSettings:
 class DedupSettings:
     similarity: float = setting(0.55, "Cosine similarity of evidence above which two reports may merge.")
     strong_similarity: float = setting(0.80, "Similarity that merges even without a shared target.")
+    actor_similarity: float = setting(0.62, "Similarity that merges reports naming the same acting party.")
     window_days: int = setting(21, "Event dates further apart than this never merge.")
 
 

@@ -157,7 +157,8 @@ def normalise(phrase: str, anchor: str | None, *, future: bool = False) -> str |
         if qualifier == "last" and delta == 0:
             delta = 7
         return (a - timedelta(days=delta)).isoformat()
-    m = _RX_YEAR.search(p) or re.fullmatch(r"\s*(\d{4})\s*", p)
+    # a bare number is a year only with a preposition or the word "year" ("over 2000 individuals" is not)
+    m = _RX_YEAR.search(p) or re.fullmatch(r"\s*(?:the\s+)?year\s+(\d{4})\s*", p, re.I)
     if m:
         y = int(m[1])
         if 1980 <= y <= 2100:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import dates
 from .config import DedupSettings
-from .events import GROUP_RX
+from .events import GROUP_RX, _amounts_compatible
 from .nlp import Models
 from .records import Article, Decision, EventMention, StoredEvent
 from .store import Store, iso, utcnow
@@ -27,6 +27,14 @@ from .store import Store, iso, utcnow
 LIFECYCLE_WINDOW_DAYS = 400
 LIFECYCLE_SIMILARITY = 0.45
 GENERIC_TARGETS = {"united states", "china", "european union"}
+
+
+def _day(published: str | None) -> str | None:
+    """A publication date as an anchor: YYYY-MM-DD (or YYYY-MM when that is all there is)."""
+    if not published:
+        return None
+    p = published.strip()
+    return p[:10] if len(p) >= 10 and p[4] == "-" else (p[:7] if len(p) >= 7 else None)
 
 
 def mention_text(article: Article, m: EventMention) -> str:
@@ -59,8 +67,9 @@ class Deduplicator:
         vecs = self.models.embed([mention_text(article, m) for m in news])
         decisions: list[Decision] = []
         claimed: set[int] = set()
+        anchor = _day(article.published)
         for m, v in zip(news, vecs, strict=True):
-            best = self.best_match(store, m, v, exclude=claimed)
+            best = self.best_match(store, m, v, exclude=claimed, anchor=anchor)
             related = self.lifecycle(store, m, v) if best is None else ()
             if best is not None:
                 claimed.add(best.event.id)
@@ -71,38 +80,48 @@ class Deduplicator:
                     event_id=best.event.id if best else None,
                     similarity=best.similarity if best else 0.0,
                     related_to=related,
+                    anchor_date=m.event_date or anchor,
                 )
             )
         return decisions
 
-    def same_event(self, m: EventMention, v: Any, ev: StoredEvent) -> Match | None:
+    def same_event(self, m: EventMention, v: Any, ev: StoredEvent, anchor: str | None = None) -> Match | None:
         """Whether mention ``m`` (embedding ``v``) reports stored event ``ev``."""
         if ev.type != m.type or ev.milestone != m.milestone or ev.embedding is None:
             return None
-        if m.actors and ev.actors and not ({a.lower() for a in m.actors} & {a.lower() for a in ev.actors}):
+        ma = {a.lower() for a in m.actors}
+        ea = {a.lower() for a in ev.actors}
+        if ma and ea and not (ma & ea):
             return None
-        if not dates.compatible(m.event_date, ev.event_date, self.settings.window_days):
+        if not dates.compatible(
+            m.event_date or anchor, ev.event_date or ev.anchor_date, self.settings.window_days
+        ):
+            return None
+        if not _amounts_compatible(set(m.amounts), set(ev.amounts)):
             return None
         sim = float(np.dot(v, np.frombuffer(ev.embedding, dtype=np.float32)))
         shared = len(_specific(m.targets) & _specific(ev.targets))
-        if sim >= self.settings.strong_similarity or (shared and sim >= self.settings.similarity):
+        # the same acting party is enough only when both reports can be placed in time
+        same_actor = bool(ma & ea) and bool(m.event_date or anchor) and bool(ev.event_date or ev.anchor_date)
+        if (
+            sim >= self.settings.strong_similarity
+            or (shared and sim >= self.settings.similarity)
+            or (same_actor and sim >= self.settings.actor_similarity)
+        ):
             return Match(ev, sim, shared)
         return None
 
-    def best_match(self, store: Store, m: EventMention, v: Any, exclude: set[int]) -> Match | None:
+    def best_match(
+        self, store: Store, m: EventMention, v: Any, exclude: set[int], anchor: str | None = None
+    ) -> Match | None:
+        when = m.event_date or anchor
         seen_after = iso(utcnow() - timedelta(days=max(self.settings.window_days * 3, 60)))
-        cands = store.candidates(
-            m.type,
-            [m.milestone],
-            m.event_date,
-            self.settings.window_days,
-            seen_after if not m.event_date else "",
-        )
+        cands = store.candidates(m.type, [m.milestone], when, self.settings.window_days, seen_after)
         best: Match | None = None
         for ev in cands:
             if ev.id in exclude:
                 continue
-            match = self.same_event(m, v, ev)
+            match = self.same_event(m, v, ev, anchor)
             if match and (
                 best is None
                 or (match.shared_targets, match.similarity) > (best.shared_targets, best.similarity)

@@ -241,10 +241,14 @@ def _dedup_scores(
             news = [i for i, m in enumerate(predicted[ai]) if not m.background]
             for idx, d in zip(news, decisions, strict=True):
                 event_of[(ai, idx)] = d.event_id if d.event_id is not None else next(created)
+        info = {}
+        for r in store.db.query("select id, milestone, actors, targets, event_date, embedding from events"):
+            info[r["id"]] = r
         store.close()
     items = [(event_of[(ai, pi)], cluster, ai) for ai, pi, cluster in matched_refs if (ai, pi) in event_of]
     tp = fp = fn = 0
     wrong_merges = []
+    missed_merges = []
     for (e1, c1, a1), (e2, c2, a2) in combinations(items, 2):
         if a1 == a2:
             continue
@@ -254,8 +258,39 @@ def _dedup_scores(
         fn += same_gold and not same_pred
         if same_pred and not same_gold:
             wrong_merges.append({"clusters": [c1, c2], "articles": [records[a1]["id"], records[a2]["id"]]})
+        if same_gold and not same_pred:
+            import numpy as np
+
+            i1, i2 = info[e1], info[e2]
+            sim = float(
+                np.dot(
+                    np.frombuffer(i1["embedding"], dtype=np.float32),
+                    np.frombuffer(i2["embedding"], dtype=np.float32),
+                )
+            )
+            missed_merges.append(
+                {
+                    "cluster": c1,
+                    "similarity": round(sim, 3),
+                    "a": [
+                        records[a1]["id"],
+                        i1["milestone"],
+                        i1["actors"],
+                        i1["targets"][:120],
+                        i1["event_date"],
+                    ],
+                    "b": [
+                        records[a2]["id"],
+                        i2["milestone"],
+                        i2["actors"],
+                        i2["targets"][:120],
+                        i2["event_date"],
+                    ],
+                }
+            )
     out = _prf(tp, fp, fn)
     out["wrong_merges"] = wrong_merges
+    out["missed_merges"] = missed_merges
     return out
 
 
@@ -326,6 +361,10 @@ def format_report(r: dict[str, Any], show: bool = True) -> str:
         if "dedup" in r and r["dedup"]["wrong_merges"]:
             lines.append("\nwrong merges:")
             for w in r["dedup"]["wrong_merges"]:
+                lines.append(f"  {w}")
+        if "dedup" in r and r["dedup"]["missed_merges"]:
+            lines.append("\nmissed merges:")
+            for w in r["dedup"]["missed_merges"]:
                 lines.append(f"  {w}")
     return "\n".join(lines)
 

@@ -77,6 +77,11 @@ GROUP_RX = re.compile(
     r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:[A-Z][a-z]+\s+|[a-z]+[- ]?)?(?:entities|companies|firms|individuals|"
     r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges))\b"
 )
+GOVERNMENT_BODY = re.compile(
+    r"\b(department|ministry|secretary|governor|senator|congress|agency|commission|council|"
+    r"administration|parliament|cabinet|minister|mayor|state of|city of|county)\b",
+    re.I,
+)
 JUNK_NAMES = {
     "MW",
     "GW",
@@ -240,7 +245,11 @@ class RuleSet:
         if ctx is None:
             return None
         top = _governing_verb(trig)
-        while top.dep_ in ("xcomp", "ccomp", "conj", "advcl") and top.head is not top and not rule.context_in_clause:
+        while (
+            top.dep_ in ("xcomp", "ccomp", "conj", "advcl")
+            and top.head is not top
+            and not rule.context_in_clause
+        ):
             top = top.head
         verbal = trig.sent.root.pos_ in ("VERB", "AUX")  # a headline-like parse has no clause to speak of
         span = doc[top.left_edge.i : top.right_edge.i + 1] if (rule.context_in_clause and verbal) else doc[:]
@@ -314,8 +323,60 @@ def _depth(tok: Any) -> int:
     return d
 
 
-NEGATABLE_HEADS = {"agree", "plan", "decide", "approve", "consider", "intend", "impose", "add", "roll", "lift", "remove",
-                   "cut", "cancel", "raise", "levy", "place", "sanction", "blacklist"}
+NEGATABLE_HEADS = {
+    "agree",
+    "plan",
+    "decide",
+    "approve",
+    "consider",
+    "intend",
+    "impose",
+    "add",
+    "roll",
+    "lift",
+    "remove",
+    "cut",
+    "cancel",
+    "raise",
+    "levy",
+    "place",
+    "sanction",
+    "blacklist",
+    "scrap",
+    "close",
+    "abandon",
+    "delay",
+    "pause",
+    "open",
+    "build",
+    "halt",
+    "shut",
+}
+SPEECH_VERBS = {
+    "say",
+    "tell",
+    "add",
+    "state",
+    "note",
+    "write",
+    "post",
+    "announce",
+    "explain",
+    "warn",
+    "insist",
+}
+
+
+def _speaker(tok: Any) -> bool:
+    """Whether a name is the subject of a speech verb ("said X", "X told reporters")."""
+    t = tok
+    for _ in range(3):
+        if t.dep_ == "nsubj" and t.head.lemma_.lower() in SPEECH_VERBS:
+            return True
+        if t.head is t or t.dep_ not in ("appos", "compound", "nsubj", "pobj", "prep"):
+            return False
+        t = t.head
+    return False
 
 
 def _negated(trig: Any) -> bool:
@@ -432,7 +493,16 @@ class Extractor:
         if rule.requires_actor and not explicit:
             return None
         event_date, future_date = self._event_date(doc, trig, article.published)
-        status, cue_id = self._status(rule, doc, trig, lower, future_date, doc.text.lower())
+        if (
+            rule.type == "factory_opening"
+            and future_date
+            and rule.milestone in ("announcement", "construction", "delay")
+        ):
+            event_date = None  # "operation by the end of 2027" is the plan's target, not the event's date
+        if rule.type == "factory_opening" and _negated(trig):
+            return None  # "the plant was not scrapped"
+        today = bool(event_date and article.published and event_date == article.published[:10])
+        status, cue_id = self._status(rule, doc, trig, lower, future_date, doc.text.lower(), today)
         background = self._background(lower, trig, event_date, article.published)
         amounts = [e.text for e in doc.ents if e.label_ in ("PERCENT", "MONEY", "QUANTITY")]
         if rule.type == "factory_opening" and not targets:
@@ -476,6 +546,14 @@ class Extractor:
         for ent in doc.ents:
             ge = self._ent_entity(ent)
             idx = {t.i for t in ent}
+            if (
+                ent.root.dep_ in ("nsubj", "appos", "compound")
+                and ge is None
+                and ent.label_ in ("PERSON", "ORG")
+                and _speaker(ent.root)
+                and not (trig.left_edge.i <= ent.root.i <= trig.right_edge.i)
+            ):
+                continue  # "..., said Under Secretary Brian Nelson": the speaker, not a party
             in_subj = bool(idx & subj)
             in_aside = bool(idx & aside) and not in_subj
             if ge is not None and ge.kind == "list":
@@ -522,8 +600,8 @@ class Extractor:
                 if ent.label_ in ("ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART") and not in_subj:
                     targets.append(name)
             elif rule.type == "factory_opening":
-                if ent.label_ == "ORG":
-                    actors.append((4 if in_subj else 1, name))
+                if ent.label_ == "ORG" and not GOVERNMENT_BODY.search(name):
+                    actors.append((2 if in_subj else 1, name))
                 elif ent.label_ in ("GPE", "LOC", "FAC") and location is None:
                     location = name
             elif rule.type == "tariff_announcement" and ent.label_ in ("GPE", "NORP") and not in_subj:
@@ -604,9 +682,19 @@ class Extractor:
             return value, gap > 0
         return value, future
 
-    def _status(self, rule: Rule, doc: Any, trig: Any, lower: str, future_date: bool,
-                sentence: str = "") -> tuple[str, str]:
+    def _status(
+        self,
+        rule: Rule,
+        doc: Any,
+        trig: Any,
+        lower: str,
+        future_date: bool,
+        sentence: str = "",
+        today: bool = False,
+    ) -> tuple[str, str]:
         heads = _ancestor_lemmas(trig) | {trig.lemma_.lower()}
+        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(trig):
+            return "denied", "negation"
         if rule.status:
             for cue in self.rules.cues:
                 if (
@@ -622,7 +710,9 @@ class Extractor:
         for cue in self.rules.cues:
             if cue.effect != "status" or (cue.types and rule.type not in cue.types):
                 continue
-            if self.rules.cue_matches(cue, sentence if cue.scope == "sentence" and sentence else lower, heads):
+            if self.rules.cue_matches(
+                cue, sentence if cue.scope == "sentence" and sentence else lower, heads
+            ):
                 return cue.status or "", cue.id
         verb = _governing_verb(trig)
         auxes = {c.lower_ for c in verb.children if c.dep_ in ("aux", "auxpass")}
@@ -632,8 +722,10 @@ class Extractor:
             return "announced", "tense"
         if "to" in auxes and verb.tag_ in ("VB", "VBN"):
             return "announced", "tense.infinitive"  # "expected to be energized", "to take effect"
-        if verb.tag_ == "VBG" and auxes & {"is", "are", "am", "'s", "'re"}:
+        if rule.type == "factory_opening" and verb.tag_ == "VBG" and auxes & {"is", "are", "am", "'s", "'re"}:
             return "announced", "tense.progressive"  # "the plant is opening"
+        if today and rule.type != "factory_opening" and auxes & _FUTURE_AUX:
+            return "done", "tense.today"  # "will impose ... from Sunday" in Sunday's paper: in force
         if auxes & _FUTURE_AUX or future_date:
             return "announced", "tense.future"
         if auxes & {"would"} and rule.type != "factory_opening":
@@ -742,19 +834,28 @@ class Extractor:
             event_date = next((x.event_date for x in g if x.event_date), None)
             location = next((x.location for x in g if x.location), None)
             actors = _unique([a for x in g for a in x.actors if x.explicit_actor]) or _unique(
-                [a for x in g for a in x.actors])
+                [a for x in g for a in x.actors]
+            )
             out.append(
                 EventMention(
                     type=first.rule.type,
                     status=status,
-                    milestone=_milestone(lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone, status),
+                    milestone=_milestone(
+                        lead.rule.milestone if first.rule.type == "factory_opening" else first.rule.milestone,
+                        status,
+                    ),
                     actors=tuple(actors[:3]),
-                    targets=tuple(t for t in _unique([t for x in g for t in x.targets]) if name_key(t) not in {name_key(a) for a in actors})[:10],
+                    targets=tuple(
+                        t
+                        for t in _unique([t for x in g for t in x.targets])
+                        if name_key(t) not in {name_key(a) for a in actors}
+                    )[:10],
                     location=location,
                     event_date=event_date,
                     confidence=round(conf, 3),
                     evidence=tuple(
-                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end) for x in g[:5]
+                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end)
+                        for x in g[:5]
                     ),
                     rule_ids=tuple(_unique([x.rule.id for x in g])),
                     background=all(x.background for x in g),
@@ -765,7 +866,9 @@ class Extractor:
 
     def _fold_threats(self, groups: list[list[_Mention]]) -> list[list[_Mention]]:
         """A conditional statement colours an announcement of the same tariff: both are one threat."""
-        threats = [g for g in groups if g[0].rule.type == "tariff_announcement" and g[0].status == "threatened"]
+        threats = [
+            g for g in groups if g[0].rule.type == "tariff_announcement" and g[0].status == "threatened"
+        ]
         if not threats:
             return groups
         out = []
@@ -773,11 +876,19 @@ class Extractor:
             g0 = g[0]
             if g0.rule.type == "tariff_announcement" and g0.status == "announced" and not g0.background:
                 for t in threats:
-                    same_actor = not g0.actors or not t[0].actors or name_key(g0.actors[0]) == name_key(t[0].actors[0])
+                    same_actor = (
+                        not g0.actors or not t[0].actors or name_key(g0.actors[0]) == name_key(t[0].actors[0])
+                    )
                     tc = self._countries({x for m in t for x in m.targets})
                     gc = self._countries({x for m in g for x in m.targets})
                     ta, ga = {a for m in t for a in m.amounts}, {a for m in g for a in m.amounts}
-                    if same_actor and (not tc or not gc or tc & gc) and _amounts_compatible(ta, ga) and (tc & gc or ta & ga):
+                    bare = not gc and not ga  # "The tariff will go into effect June 10."
+                    if (
+                        same_actor
+                        and (not tc or not gc or tc & gc)
+                        and _amounts_compatible(ta, ga)
+                        and (tc & gc or ta & ga or (bare and len(threats) == 1))
+                    ):
                         t.extend(g)
                         break
                 else:
@@ -805,7 +916,9 @@ class Extractor:
                     x.background = True
 
 
-_ORDINALS = re.compile(r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|fab \d+|phase \d+|phase (?:one|two|three))\b")
+_ORDINALS = re.compile(
+    r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|fab \d+|phase \d+|phase (?:one|two|three))\b"
+)
 _MONEY = re.compile(r"\$?\s?(\d[\d,.]*)\s*(billion|million|bn|trillion)", re.I)
 
 
@@ -881,7 +994,9 @@ def _facility_phrase(doc: Any, trig: Any) -> str | None:
     verb = _governing_verb(trig)
     related = {t.i for t in trig.subtree} | {t.i for t in verb.subtree if t.i >= verb.i}
     t = verb
-    for _ in range(4):  # subjects up the xcomp chain: "the plant is set to open", "Giga Berlin is up and running"
+    for _ in range(
+        4
+    ):  # subjects up the xcomp chain: "the plant is set to open", "Giga Berlin is up and running"
         for c in t.children:
             if c.dep_ in ("nsubj", "nsubjpass", "expl"):
                 related.update(x.i for x in c.subtree)
@@ -895,7 +1010,9 @@ def _facility_phrase(doc: Any, trig: Any) -> str | None:
     for chunk in doc.noun_chunks:
         root = chunk.root
         at_root = root.lemma_.lower() in FACILITY_WORDS or root.lower_ in FACILITY_WORDS
-        inside = any(t.lower_ in FACILITY_WORDS for t in chunk if t.pos_ == "PROPN")  # "Giga Berlin", "Fab 52"
+        inside = any(
+            t.lower_ in FACILITY_WORDS for t in chunk if t.pos_ == "PROPN"
+        )  # "Giga Berlin", "Fab 52"
         if (at_root or inside) and root.i in related:
             dist = abs(root.i - trig.i) + (0 if at_root else 3)
             if best is None or dist < best[0]:

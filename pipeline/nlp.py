@@ -126,12 +126,16 @@ _FURNITURE = [
     re.compile(r"</?[a-zA-Z][^<>\n]{0,300}>"),  # raw HTML tags
     re.compile(r"https?://\S+"),
     re.compile(r"&(?:nbsp|amp|quot|#\d+);"),
+    # metadata date lines at the start of a line: "date 2024-02-24", "Published: 2024-02-24"
+    re.compile(
+        r"(?im)^[ \t]*(?:date|published|updated|posted)(?: on)?:?\s+\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?\s*"
+    ),
     # datelines: "WASHINGTON (Reuters) -", "Kumamoto, Feb. 24 (Jiji Press)--", "OTTAWA, March 3 (Trade Desk) —"
     re.compile(r"(?m)^[ \t]*[A-Z][A-Z .,'/-]{2,40}(?:,[^()\n]{0,20})?\s*(?:\([^)\n]{0,40}\))?\s*[-–—]+\s"),
-    re.compile(r"(?m)^[ \t]*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,3}),\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}"
-               r"(?:,\s+\d{4})?\s*\([^)\n]{1,40}\)\s*(?:--|[-–—])\s*"),
-    # metadata date lines at the start of a line: "date 2024-02-24", "Published: 2024-02-24"
-    re.compile(r"(?im)^[ \t]*(?:date|published|updated|posted)(?: on)?:?\s+\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?\s*"),
+    re.compile(
+        r"(?m)^[ \t]*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,3}),\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}"
+        r"(?:,\s+\d{4})?\s*\([^)\n]{1,40}\)\s*(?:--|[-–—])\s*"
+    ),
 ]
 _SKIP_LINE = re.compile(
     r"^\s*(skip to (main )?content|advertisement|related( articles| stories| news)?:?|read more|"

@@ -116,6 +116,8 @@ class StoredEvent:
     event_date: str | None
     first_seen: str
     embedding: bytes | None = None
+    anchor_date: str | None = None  # event date, else the first report's publication date
+    amounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,3 +129,4 @@ class Decision:
     event_id: int | None = None
     similarity: float = 0.0
     related_to: tuple[int, ...] = field(default_factory=tuple)  # other milestones of the same thing
+    anchor_date: str | None = None

@@ -216,6 +216,14 @@ def m002_views(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_anchor_date(db: Database) -> None:
+    """Events without a stated date are placed in time by their first report's publication date."""
+    db["events"].add_column("anchor_date", str)
+    db.execute("update events set anchor_date = coalesce(event_date, substr(first_seen, 1, 10))")
+    db["events"].create_index(["type", "milestone", "anchor_date"])
+
+
 # -- URL identity -------------------------------------------------------------------------------
 
 _TRACKING = re.compile(
@@ -638,10 +646,12 @@ class Store:
         params: list[Any] = [type_, *ms]
         sql = f"select * from events where type = ? and milestone in ({marks})"
         if event_date:
+            # anchor_date is the event date, else the first report's publication date; a coarse anchor
+            # ("2024") sorts before its days, so the lower bound is the year and dedup checks exactly.
             lo = _shift(event_date, -window_days - 31)
             hi = _shift(event_date, window_days + 31)
-            sql += " and (event_date is null or (event_date >= ? and event_date <= ?)) and last_seen >= ?"
-            params += [lo[: len(lo)], hi, seen_after]
+            sql += " and (anchor_date is null or (anchor_date >= ? and anchor_date <= ?))"
+            params += [lo[:4], hi]
         else:
             sql += " and last_seen >= ?"
             params.append(seen_after)
@@ -660,6 +670,8 @@ class Store:
             event_date=r["event_date"],
             first_seen=r["first_seen"],
             embedding=r["embedding"],
+            anchor_date=r["anchor_date"],
+            amounts=tuple(json.loads(r["amounts"] or "[]")),
         )
 
     def commit_article(
@@ -701,6 +713,7 @@ class Store:
                                 "rule_ids": json.dumps(list(m.rule_ids)),
                                 "search_text": "",
                                 "embedding": d.embedding,
+                                "anchor_date": m.event_date or d.anchor_date or now[:10],
                             }
                         )
                         .last_pk
