@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint eval bench clean
+.PHONY: install demo test lint eval bench clean config-docs
 
 install: $(STAMP)
 
@@ -35,3 +35,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# Regenerate the README's configuration table from pipeline/config.py.
+config-docs: install
+	$(BIN)/python -c "import re,subprocess,sys; t=subprocess.run([sys.executable,'run.py','config','--markdown'],capture_output=True,text=True,check=True).stdout.strip(); s=open('README.md').read(); s=re.sub(r'(<!-- config-table[^>]*-->\n).*?(\n<!-- /config-table -->)', lambda m: m.group(1)+t+m.group(2), s, flags=re.S); open('README.md','w').write(s)"
