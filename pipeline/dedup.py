@@ -11,6 +11,7 @@ step is a brute-force dot product over a few rows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -43,8 +44,56 @@ def mention_text(article: Article, m: EventMention) -> str:
     return f"{article.title}. {ev}"[:1200]
 
 
+GENERIC_WORDS = {
+    "plant",
+    "factory",
+    "fab",
+    "fabs",
+    "site",
+    "facility",
+    "facilities",
+    "new",
+    "first",
+    "second",
+    "its",
+    "the",
+    "company",
+    "companies",
+    "entities",
+    "firms",
+    "chinese",
+    "american",
+    "us",
+    "u",
+    "s",
+    "inc",
+    "co",
+    "corp",
+    "ltd",
+    "group",
+    "technologies",
+    "technology",
+    "holdings",
+    "and",
+    "of",
+    "in",
+    "on",
+    "for",
+    "a",
+    "an",
+}
+
+
 def _specific(names: tuple[str, ...] | list[str]) -> set[str]:
-    return {n.lower() for n in names if not GROUP_RX.fullmatch(n) and n.lower() not in GENERIC_TARGETS}
+    """Distinctive words of the named parties ("giga", "berlin", "ymtc"), generic words left out."""
+    out: set[str] = set()
+    for n in names:
+        if GROUP_RX.fullmatch(n) or n.lower() in GENERIC_TARGETS:
+            continue
+        out.update(
+            w for w in re.findall(r"[a-z0-9][a-z0-9.]*", n.lower()) if w not in GENERIC_WORDS and len(w) > 2
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -103,10 +152,14 @@ class Deduplicator:
         shared = len(_specific(m.targets) & _specific(ev.targets))
         # the same acting party is enough only when both reports can be placed in time
         same_actor = bool(ma & ea) and bool(m.event_date or anchor) and bool(ev.event_date or ev.anchor_date)
+        same_day = bool(
+            m.event_date and ev.event_date and len(m.event_date) == 10 and m.event_date == ev.event_date
+        )
         if (
             sim >= self.settings.strong_similarity
             or (shared and sim >= self.settings.similarity)
             or (same_actor and sim >= self.settings.actor_similarity)
+            or (same_actor and shared and same_day)  # same authority, same party, same day
         ):
             return Match(ev, sim, shared)
         return None

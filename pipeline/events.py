@@ -434,6 +434,10 @@ class Extractor:
         flat: list[tuple[int, Sentence]] = []
         for i, art in enumerate(articles):
             sents = [s for s in self.models.sentences(art.text) if self.rules.candidate(s.text)]
+            title = art.title.strip()
+            if title and self.rules.candidate(title) and _norm(title)[:60] not in _norm(art.text[:1500]):
+                # the headline often states the news the body only refers to; read it first
+                sents.insert(0, Sentence(text=title, start=0, end=len(title), field="title"))
             per_article.append(sents)
             flat.extend((i, s) for s in sents)
         docs = list(self.models.parse([s.text for _, s in flat], batch_size=self.settings.batch_size))
@@ -487,11 +491,14 @@ class Extractor:
             trig.dep_ in ("acl", "relcl", "amod")
             and rule.milestone not in ("pause", "threat", "denial")
             and trig.sent.root.pos_ in ("VERB", "AUX")
+            and trig.head.lemma_.lower() not in REPORTING_NOUNS  # "its announcement that it will build": news
         ):
             return None  # a participle or relative clause describes a thing; it does not report news
         actors, explicit, targets, location = self._roles(rule, doc, trig)
         if rule.requires_actor and not explicit:
             return None
+        if _in_concessive_clause(trig):
+            return None  # "although agreements to build the plant were mired in doubt"
         event_date, future_date = self._event_date(doc, trig, article.published)
         if (
             rule.type == "factory_opening"
@@ -791,9 +798,13 @@ class Extractor:
         mt = {t for t in m.targets if not GROUP_RX.fullmatch(t)}
         if gk[2] != mk[2]:
             # the same tariff seen from the other side ("the tariffs are on pause", said the target's leader)
-            swapped = m.rule.type == "tariff_announcement" and (
-                (mk[2] and self._countries(set(m.actors)) & self._countries(gt))
-                or (gk[2] and self._countries(set(g0.actors)) & self._countries(mt))
+            swapped = (
+                m.rule.type == "tariff_announcement"
+                and gk[1] in ("pause", "cut", "denial")
+                and (
+                    (mk[2] and self._countries(set(m.actors)) & self._countries(gt))
+                    or (gk[2] and self._countries(set(g0.actors)) & self._countries(mt))
+                )
             )
             if not (swapped or not gk[2] or not mk[2]):
                 return False
@@ -822,8 +833,10 @@ class Extractor:
                     break
             else:
                 groups.append([m])
+        groups = self._fold_headlines(groups)
         groups = self._fold_threats(groups)
         self._mark_earlier_than_lead(groups)
+        self._mark_lifted_listings(groups)
         out = []
         for g in groups:
             lead = max(g, key=lambda x: (x.confidence, -x.order))
@@ -836,6 +849,10 @@ class Extractor:
             actors = _unique([a for x in g for a in x.actors if x.explicit_actor]) or _unique(
                 [a for x in g for a in x.actors]
             )
+            if len(actors) > 1:  # a party that other reports of this event name as the target is the target
+                named_targets = self._countries({t for x in g for t in x.targets})
+                kept = [a for a in actors if not (self._countries({a}) & named_targets)]
+                actors = kept or actors[:1]
             out.append(
                 EventMention(
                     type=first.rule.type,
@@ -854,7 +871,12 @@ class Extractor:
                     event_date=event_date,
                     confidence=round(conf, 3),
                     evidence=tuple(
-                        Evidence(sentence=x.sentence.text, start=x.sentence.start, end=x.sentence.end)
+                        Evidence(
+                            sentence=x.sentence.text,
+                            start=x.sentence.start,
+                            end=x.sentence.end,
+                            field=x.sentence.field,
+                        )
                         for x in g[:5]
                     ),
                     rule_ids=tuple(_unique([x.rule.id for x in g])),
@@ -863,6 +885,42 @@ class Extractor:
                 )
             )
         return out
+
+    def _fold_headlines(self, groups: list[list[_Mention]]) -> list[list[_Mention]]:
+        """A headline compresses: when the body reports the same type by the same actor, the body's modality wins."""
+        out = []
+        for g in groups:
+            if all(x.sentence.field == "title" for x in g):
+                g0 = g[0]
+                body = [
+                    b
+                    for b in groups
+                    if b is not g
+                    and b[0].rule.type == g0.rule.type
+                    and not b[0].background
+                    and any(x.sentence.field != "title" for x in b)
+                    and (
+                        not g0.actors or not b[0].actors or name_key(g0.actors[0]) == name_key(b[0].actors[0])
+                    )
+                    and _family(b[0]) == _family(g0)
+                ]
+                if len(body) == 1:
+                    body[0].extend(g)
+                    continue
+            out.append(g)
+        return out
+
+    def _mark_lifted_listings(self, groups: list[list[_Mention]]) -> None:
+        """In a story about lifting a listing, the listing itself is the background."""
+        lifted = {
+            name_key(t) for g in groups if g[0].rule.type == "sanctions_removal" for x in g for t in x.targets
+        }
+        if not lifted:
+            return
+        for g in groups:
+            if g[0].rule.type == "sanctions_listing" and {name_key(t) for x in g for t in x.targets} & lifted:
+                for x in g:
+                    x.background = True
 
     def _fold_threats(self, groups: list[list[_Mention]]) -> list[list[_Mention]]:
         """A conditional statement colours an announcement of the same tariff: both are one threat."""
@@ -922,8 +980,13 @@ _ORDINALS = re.compile(
 _MONEY = re.compile(r"\$?\s?(\d[\d,.]*)\s*(billion|million|bn|trillion)", re.I)
 
 
+_ORDINAL_WORDS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth"}
+
+
 def _ordinals(targets: set[str]) -> set[str]:
-    return {m.group(1) for t in targets for m in _ORDINALS.finditer(t.lower())}
+    return {
+        _ORDINAL_WORDS.get(m.group(1), m.group(1)) for t in targets for m in _ORDINALS.finditer(t.lower())
+    }
 
 
 def _money(amounts: set[str]) -> set[str]:
@@ -934,6 +997,24 @@ def _amounts_compatible(a: set[str], b: set[str]) -> bool:
     """Money amounts named by both sides must share one ("$34 billion" vs "$200 billion": different tariffs)."""
     ma, mb = _money(a), _money(b)
     return not ma or not mb or bool(ma & mb)
+
+
+def _family(m: _Mention) -> str:
+    """Milestones of one kind of act: a listing and its prospect, a tariff and its threat, a plant's stages."""
+    return {
+        "listing": "list",
+        "removal": "delist",
+        "imposed": "tariff",
+        "threat": "tariff",
+        "pause": "pause",
+        "cut": "pause",
+        "denial": "denial",
+    }.get(
+        m.rule.milestone,
+        m.rule.milestone
+        if m.rule.type != "factory_opening"
+        else ("active" if m.status not in ("paused", "cancelled") else m.status),
+    )
 
 
 def _group_key(m: _Mention) -> tuple[str, str, tuple[str, ...]]:
@@ -957,6 +1038,31 @@ def _milestone(rule_milestone: str, status: str) -> str:
     if status == "denied":
         return "denial"
     return rule_milestone
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+REPORTING_NOUNS = {
+    "announcement",
+    "plan",
+    "plans",
+    "decision",
+    "agreement",
+    "deal",
+    "move",
+    "pledge",
+    "commitment",
+    "proposal",
+    "intention",
+    "statement",
+    "order",
+    "proclamation",
+    "notice",
+    "rule",
+    "regulation",
+}
 
 
 def _clean_name(text: str) -> str:
@@ -1018,6 +1124,11 @@ def _facility_phrase(doc: Any, trig: Any) -> str | None:
             if best is None or dist < best[0]:
                 best = (dist, chunk.text)
     if best is None:
+        for (
+            ent
+        ) in doc.ents:  # "opening ceremony for JASM in Kumamoto Prefecture": the place stands for the site
+            if ent.label_ in ("FAC", "GPE", "LOC") and ent.root.i in related and ent.root.i > trig.i:
+                return f"site in {_clean_name(ent.text)}"[:120]
         return None
     return _clean_name(best[1])[:120] or None
 
@@ -1057,6 +1168,40 @@ def _subject_tokens(trig: Any) -> tuple[set[int], set[int]]:
 
 
 ANTECEDENT_MARKS = {"after", "since", "following", "because", "as"}
+MARKET_MOVES = {
+    "fall",
+    "drop",
+    "rise",
+    "slump",
+    "jump",
+    "tumble",
+    "gain",
+    "plunge",
+    "slide",
+    "sink",
+    "soar",
+    "surge",
+    "climb",
+    "decline",
+    "retreat",
+    "rally",
+    "dip",
+    "sag",
+}
+
+
+CONCESSIVE_MARKS = {"although", "though", "whereas", "whilst"}
+
+
+def _in_concessive_clause(trig: Any) -> bool:
+    t = _governing_verb(trig)
+    for _ in range(4):
+        if t.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in CONCESSIVE_MARKS for c in t.children):
+            return True
+        if t.head is t:
+            return False
+        t = t.head
+    return False
 
 
 def _in_antecedent_clause(trig: Any) -> bool:
@@ -1064,7 +1209,8 @@ def _in_antecedent_clause(trig: Any) -> bool:
     t = _governing_verb(trig)
     for _ in range(4):
         if t.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ANTECEDENT_MARKS for c in t.children):
-            return True
+            # "shares fell after China placed them on its list": a market move is no news; the cause is
+            return t.head.lemma_.lower() not in MARKET_MOVES
         if t.dep_ == "pcomp" and t.head.lower_ in ("after", "following", "since"):
             return True
         if t.head is t:

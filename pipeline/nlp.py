@@ -161,6 +161,7 @@ class Sentence:
     text: str
     start: int
     end: int
+    field: str = "text"
 
 
 class Models:

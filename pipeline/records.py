@@ -69,8 +69,9 @@ class Extracted:
 @dataclass(frozen=True)
 class Evidence:
     sentence: str
-    start: int  # character offsets into the article text
+    start: int  # character offsets into the article's text (or its title, when field == "title")
     end: int
+    field: str = "text"
 
 
 @dataclass(frozen=True)

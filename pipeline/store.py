@@ -691,7 +691,11 @@ class Store:
             for d in decisions:
                 m = d.mention
                 evidence = json.dumps(
-                    [{"sentence": e.sentence, "start": e.start, "end": e.end} for e in m.evidence]
+                    [
+                        {"sentence": e.sentence, "start": e.start, "end": e.end}
+                        | ({"field": e.field} if e.field != "text" else {})
+                        for e in m.evidence
+                    ]
                 )
                 if d.event_id is None:
                     event_id = (
