@@ -94,7 +94,7 @@ class NlpSettings:
     rules_dir: str = setting(str(PROJECT_ROOT / "rules"), "Folder with the gazetteer and event rules.")
     batch_size: int = setting(64, "Sentences per nlp.pipe batch.")
     background_days: int = setting(
-        60, "An event dated this many days before the article is background, not news."
+        7, "An event dated (to the day) this many days before the article is background, not news."
     )
 
 

@@ -841,8 +841,7 @@ class Extractor:
         for g in groups:
             lead = max(g, key=lambda x: (x.confidence, -x.order))
             first = g[0]
-            explicit = [x for x in g if x.status_cue.startswith("modality") or x.rule.status]
-            status = explicit[0].status if explicit else (first.status if first.status_cue else lead.status)
+            status = _group_status(g)
             conf = min(0.99, lead.confidence + 0.03 * (len(g) - 1))
             event_date = next((x.event_date for x in g if x.event_date), None)
             location = next((x.location for x in g if x.location), None)
@@ -997,6 +996,22 @@ def _amounts_compatible(a: set[str], b: set[str]) -> bool:
     """Money amounts named by both sides must share one ("$34 billion" vs "$200 billion": different tariffs)."""
     ma, mb = _money(a), _money(b)
     return not ma or not mb or bool(ma & mb)
+
+
+def _group_status(g: list[_Mention]) -> str:
+    """The status of one event reported by several sentences of an article.
+
+    The first body sentence is the news lead; a headline only speaks when the body says nothing of the
+    modality; a fixed-status rule (pause, threat, cancellation) or a modality cue outranks bare tense.
+    """
+    body = [x for x in g if x.sentence.field != "title"] or g
+    lead = body[0]
+    if lead.rule.status or lead.status_cue.startswith(("modality", "negation")):
+        return lead.status
+    cued = [x for x in body if x.rule.status or x.status_cue.startswith(("modality", "negation"))]
+    if cued and cued[0].status in ("threatened", "denied", "paused", "cancelled", "planned"):
+        return cued[0].status
+    return lead.status
 
 
 def _family(m: _Mention) -> str:
