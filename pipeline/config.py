@@ -82,6 +82,9 @@ class AlertSettings:
     routes: tuple[RouteSettings, ...] = setting([], "Further routes ([[alerts.routes]]), same keys.")
     min_interval_seconds: float = setting(1.0, "At most one message per this many seconds per webhook.")
     drain_seconds: float = setting(30.0, "How long one delivery pass may wait for retries.")
+    delay_seconds: float = setting(
+        0.0, "Hold a new alert this long before its first attempt (time for a quick correction to land)."
+    )
     max_backoff_seconds: float = setting(600.0, "Longest wait between delivery retries.")
 
     def all_routes(self) -> tuple[RouteSettings, ...]:

@@ -51,7 +51,7 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
             url=url,
             with_metadata=True,
             include_comments=False,
-            include_tables=False,
+            include_tables=True,  # trafilatura's default; tables carry tariff schedules
             config=CONFIG,
         )
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken markup

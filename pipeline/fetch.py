@@ -100,6 +100,11 @@ class HTTPStatusError(FetchError):
         self.retryable = status in (408, 425, 429) or status >= 500
 
 
+def _accepted(ctype: str, accept: tuple[str, ...]) -> bool:
+    """Listed types, and for feeds any XML type (text/rss+xml, application/xml-dtd, ...)."""
+    return ctype in accept or ("application/xml" in accept and "xml" in ctype)
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
@@ -297,7 +302,7 @@ class Fetcher:
                     body=text,
                 )
             ctype = (dict(resp_headers).get("content-type") or "").split(";", 1)[0].strip().lower()
-            if accept is not None and status != 304 and ctype and ctype not in accept:
+            if accept is not None and status != 304 and ctype and not _accepted(ctype, accept):
                 raise UnsupportedContentType(f"content type {ctype!r} is not accepted here", url=shown)
             return Response(
                 url=url,

@@ -236,7 +236,9 @@ class Pipeline:
                 try:
                     mentions = all_mentions[i] if all_mentions is not None else self.extractor.extract(art)
                     decisions = self.dedup.decide(self.store, art, mentions)
-                    created = self.store.commit_article(art.id, decisions, routes_for)  # type: ignore[arg-type]
+                    created = self.store.commit_article(
+                        art.id, decisions, routes_for, self.settings.alerts.delay_seconds
+                    )
                 except Exception as exc:
                     log.exception("article %s: processing failed", art.id)
                     self.store.article_failed(

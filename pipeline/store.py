@@ -675,7 +675,11 @@ class Store:
         )
 
     def commit_article(
-        self, article_id: int, decisions: list[Decision], routes_for: Callable[[dict[str, Any]], list[str]]
+        self,
+        article_id: int,
+        decisions: list[Decision],
+        routes_for: Callable[[dict[str, Any]], list[str]],
+        alert_delay_seconds: float = 0.0,
     ) -> list[int]:
         """Write an article's events, sources and outbox rows, and mark it done, in one transaction.
 
@@ -764,7 +768,7 @@ class Store:
                                 "kind": "new",
                                 "created_at": now,
                                 "state": "pending",
-                                "next_attempt": now,
+                                "next_attempt": iso(utcnow() + timedelta(seconds=alert_delay_seconds)),
                             },
                             ignore=True,
                         )
