@@ -98,7 +98,7 @@ def run_feeds(sample: int = 1) -> dict[str, Any]:
             url = f"http://127.0.0.1:{port}/{rel}"
             try:
                 resp = fetcher.get(
-                    url, accept=FEED_TYPES + ("application/json", "text/x-opml", "application/octet-stream")
+                    url, accept=(*FEED_TYPES, "application/json", "text/x-opml", "application/octet-stream")
                 )
                 feed = parse_feed("corpus", resp.content, url=url, content_type=resp.header("content-type"))
                 out["entries"] += len(feed.entries)
