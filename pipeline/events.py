@@ -861,11 +861,7 @@ class Extractor:
                         status,
                     ),
                     actors=tuple(actors[:3]),
-                    targets=tuple(
-                        t
-                        for t in _unique([t for x in g for t in x.targets])
-                        if name_key(t) not in {name_key(a) for a in actors}
-                    )[:10],
+                    targets=_targets(g, actors),
                     location=location,
                     event_date=event_date,
                     confidence=round(conf, 3),
@@ -996,6 +992,32 @@ def _amounts_compatible(a: set[str], b: set[str]) -> bool:
     """Money amounts named by both sides must share one ("$34 billion" vs "$200 billion": different tariffs)."""
     ma, mb = _money(a), _money(b)
     return not ma or not mb or bool(ma & mb)
+
+
+def _targets(g: list[_Mention], actors: list[str]) -> tuple[str, ...]:
+    """The group's parties; of a factory's several descriptions of its site, the most specific one."""
+    names = [
+        t
+        for t in _unique([t for x in g for t in x.targets])
+        if name_key(t) not in {name_key(a) for a in actors}
+    ]
+    if g[0].rule.type == "factory_opening":
+        facility = [
+            t for t in names if any(w in t.lower().split() for w in FACILITY_WORDS) or t.startswith("site in")
+        ]
+        others = [t for t in names if t not in facility]
+        if facility:
+
+            def specific(t: str) -> tuple[int, int]:
+                words = [
+                    w
+                    for w in re.findall(r"[a-z0-9$]+", t.lower())
+                    if w not in ("its", "the", "a", "new", "plant")
+                ]
+                return (len(words), -len(t))
+
+            names = [max(facility, key=specific), *others]
+    return tuple(names[:10])
 
 
 def _group_status(g: list[_Mention]) -> str:

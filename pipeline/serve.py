@@ -72,6 +72,10 @@ def metadata(db_name: str) -> dict[str, Any]:
                     },
                     "outbox": {"description": "Slack alert outbox.", "facets": ["state", "route"]},
                     "events_fts": {"hidden": True},
+                    "event_list": {
+                        "description": "The log as an analyst reads it, newest first.",
+                        "facets": ["type", "status"],
+                    },
                 },
             }
         },

@@ -224,6 +224,35 @@ def m003_anchor_date(db: Database) -> None:
     db["events"].create_index(["type", "milestone", "anchor_date"])
 
 
+@migrations()
+def m004_query_indexes(db: Database) -> None:
+    """Analyst queries sort by the event's place in time; index it per type."""
+    db["events"].create_index(["anchor_date", "id"])
+    db["events"].create_index(["type", "anchor_date", "id"])
+    db["events"].create_index(["status", "anchor_date"])
+
+
+@migrations()
+def m005_event_list_view(db: Database) -> None:
+    """The log as an analyst browses it: no vectors, no search blob, newest first."""
+    db.create_view(
+        "event_list",
+        """
+        select id, type, status, event_date, actors, targets, location, confidence, independent_sources,
+               source_count, evidence, first_seen, last_seen
+        from events order by anchor_date desc, id desc
+        """,
+    )
+
+
+@migrations()
+def m006_entity_nocase_index(db: Database) -> None:
+    """Entity filters compare without case; give them an index that does too."""
+    db.execute(
+        "create index if not exists idx_event_entities_entity_nocase on event_entities(entity collate nocase)"
+    )
+
+
 # -- URL identity -------------------------------------------------------------------------------
 
 _TRACKING = re.compile(
@@ -631,33 +660,50 @@ class Store:
 
     # -- events -------------------------------------------------------------------------------
 
-    def candidates(
+    def _candidate_sql(
         self,
         type_: str,
-        milestones: Iterable[str],
+        milestones: list[str],
         event_date: str | None,
         window_days: int,
         seen_after: str,
-        limit: int = 500,
-    ) -> list[StoredEvent]:
-        """Events that a new mention could join: same type and milestone, dates within the window."""
-        ms = list(milestones)
-        marks = ",".join("?" for _ in ms)
-        params: list[Any] = [type_, *ms]
-        sql = f"select * from events where type = ? and milestone in ({marks})"
+        columns: str,
+    ) -> tuple[str, list[Any]]:
+        marks = ",".join("?" for _ in milestones)
+        params: list[Any] = [type_, *milestones]
+        sql = f"select {columns} from events where type = ? and milestone in ({marks})"
         if event_date:
-            # anchor_date is the event date, else the first report's publication date; a coarse anchor
-            # ("2024") sorts before its days, so the lower bound is the year and dedup checks exactly.
-            lo = _shift(event_date, -window_days - 31)
-            hi = _shift(event_date, window_days + 31)
-            sql += " and (anchor_date is null or (anchor_date >= ? and anchor_date <= ?))"
-            params += [lo[:4], hi]
+            # anchor_date is the event date, else the first report's publication date; coarse anchors
+            # ("2024", "2024-03") are matched by value, so the range stays a narrow index scan.
+            lo, hi = _shift(event_date, -window_days), _shift(event_date, window_days)
+            coarse = _coarse_keys(lo, hi)
+            sql += f" and ((anchor_date >= ? and anchor_date <= ?) or anchor_date in ({','.join('?' * len(coarse))}))"
+            params += [lo, hi, *coarse]
         else:
             sql += " and last_seen >= ?"
             params.append(seen_after)
-        sql += " order by id desc limit ?"
-        params.append(limit)
-        return [self._stored(r) for r in self.db.query(sql, params)]
+        return sql, params
+
+    def candidate_vectors(
+        self, type_: str, milestones: Iterable[str], event_date: str | None, window_days: int, seen_after: str
+    ) -> tuple[list[int], list[str | None], Any]:
+        """(ids, event dates, L2-normalised vectors) of the events a mention could join, for one matrix product."""
+        import numpy as np
+
+        sql, params = self._candidate_sql(
+            type_, list(milestones), event_date, window_days, seen_after, "id, event_date, embedding"
+        )
+        rows = self.db.execute(sql + " and embedding is not null", params).fetchall()
+        if not rows:
+            return [], [], np.zeros((0, 384), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return [r[0] for r in rows], [r[1] for r in rows], matrix
+
+    def events_by_id(self, ids: list[int]) -> list[StoredEvent]:
+        if not ids:
+            return []
+        rows = self.db.query(f"select * from events where id in ({','.join('?' * len(ids))})", ids)
+        return [self._stored(r) for r in rows]
 
     def _stored(self, r: dict[str, Any]) -> StoredEvent:
         return StoredEvent(
@@ -920,11 +966,11 @@ class Store:
                 f"or e.location in ({marks}))"
             )
             params += country_entities + country_entities
-        if since:
-            where.append("e.event_date >= ?")
+        if since:  # by the event's place in time: its date, else its first report's
+            where.append("e.anchor_date >= ?")
             params.append(since)
         if until:
-            where.append("e.event_date <= ?")
+            where.append("e.anchor_date <= ?")
             params.append(until + "\uffff" if len(until) < 10 else until)
         if seen_since:
             where.append("e.first_seen >= ?")
@@ -944,7 +990,7 @@ class Store:
         sql = "select e.id from events e"
         if where:
             sql += " where " + " and ".join(where)
-        sql += " order by coalesce(e.event_date, substr(e.first_seen, 1, 10)) desc, e.id desc"
+        sql += " order by e.anchor_date desc, e.id desc"
         if limit:
             sql += f" limit {int(limit)}"
         return [self.export_event(r["id"]) for r in self.db.query(sql, params)]
@@ -1118,6 +1164,21 @@ def _union(a: list[str], b: Iterable[str]) -> list[str]:
             seen.add(name_key(x))
             out.append(x)
     return out[:20]
+
+
+def _coarse_keys(lo: str, hi: str) -> list[str]:
+    """The years and months ("2024", "2024-03") that a date range touches."""
+    keys: list[str] = []
+    y, m = int(lo[:4]), int(lo[5:7]) if len(lo) >= 7 else 1
+    end = (int(hi[:4]), int(hi[5:7]) if len(hi) >= 7 else 12)
+    while (y, m) <= end:
+        keys.append(f"{y:04d}-{m:02d}")
+        if f"{y:04d}" not in keys:
+            keys.append(f"{y:04d}")
+        m += 1
+        if m > 12:
+            y, m = y + 1, 1
+    return keys
 
 
 def _shift(day: str, days: int) -> str:

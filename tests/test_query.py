@@ -26,18 +26,55 @@ def log(tmp_path):
     db = tmp_path / "q.db"
     s = Store.open(db)
     rows = [
-        ("a", mention(actors=(BIS,), targets=("Acme Photonics",), date="2026-01-10",
-                      sentence="Commerce added Acme Photonics to the Entity List over drone exports.")),
-        ("b", mention(actors=(OFAC,), targets=("Sinbad.io",), date="2026-02-03", status="done",
-                      sentence="OFAC sanctioned the Sinbad.io mixer.")),
-        ("c", mention(type_="tariff_announcement", milestone="threat", status="threatened", actors=("United States",),
-                      targets=("Mexico",), date="2026-03-01", sentence="Trump threatened tariffs on Mexico.")),
-        ("d", mention(type_="factory_opening", milestone="production", status="done", actors=("Tesla",),
-                      targets=("Giga Berlin",), date=None, sentence="Tesla opened Giga Berlin.")),
+        (
+            "a",
+            mention(
+                actors=(BIS,),
+                targets=("Acme Photonics",),
+                date="2026-01-10",
+                sentence="Commerce added Acme Photonics to the Entity List over drone exports.",
+            ),
+        ),
+        (
+            "b",
+            mention(
+                actors=(OFAC,),
+                targets=("Sinbad.io",),
+                date="2026-02-03",
+                status="done",
+                sentence="OFAC sanctioned the Sinbad.io mixer.",
+            ),
+        ),
+        (
+            "c",
+            mention(
+                type_="tariff_announcement",
+                milestone="threat",
+                status="threatened",
+                actors=("United States",),
+                targets=("Mexico",),
+                date="2026-03-01",
+                sentence="Trump threatened tariffs on Mexico.",
+            ),
+        ),
+        (
+            "d",
+            mention(
+                type_="factory_opening",
+                milestone="production",
+                status="done",
+                actors=("Tesla",),
+                targets=("Giga Berlin",),
+                date=None,
+                sentence="Tesla opened Giga Berlin.",
+            ),
+        ),
     ]
     ids = {}
     for key, m in rows:
-        aid, _ = s.add_article(url=f"https://{key}.test/x", title=f"title {key}", published=None, text=key * 200)
+        aid, _ = s.add_article(
+            url=f"https://{key}.test/x", title=f"title {key}", published=None, text=key * 200
+        )
         (ids[key],) = s.commit_article(aid, [decision(m)], lambda _e: [])
     aid, _ = s.add_article(url="https://a2.test/x", title="second report", published=None, text="z" * 200)
     s.commit_article(aid, [decision(rows[0][1], event_id=ids["a"])], lambda _e: [])
@@ -53,23 +90,26 @@ def _ids(cfg, *args):
     return {json.loads(line)["id"] for line in res.output.splitlines() if line.strip()}
 
 
-@pytest.mark.parametrize("args,keys", [
-    ((), "abcd"),
-    (("--type", "sanctions_listing"), "ab"),
-    (("--type", "tariff_announcement", "--type", "factory_opening"), "cd"),
-    (("--status", "threatened"), "c"),
-    (("--entity", "Treasury"), "b"),                 # alias of the canonical OFAC entity
-    (("--entity", "Acme Photonics"), "a"),
-    (("--country", "MX"), "c"),
-    (("--since", "2026-02-01"), "bc"),
-    (("--until", "2026-02-03"), "ab"),
-    (("--min-sources", "2"), "a"),
-    (("--query", "mixer"), "b"),
-    (("--query", "drone"), "a"),
-    (("--seen-since", "2000-01-01"), "abcd"),
-    (("--seen-until", "2000-01-01"), ""),
-    (("--type", "sanctions_listing", "--since", "2026-02-01"), "b"),
-])
+@pytest.mark.parametrize(
+    "args,keys",
+    [
+        ((), "abcd"),
+        (("--type", "sanctions_listing"), "ab"),
+        (("--type", "tariff_announcement", "--type", "factory_opening"), "cd"),
+        (("--status", "threatened"), "c"),
+        (("--entity", "Treasury"), "b"),  # alias of the canonical OFAC entity
+        (("--entity", "Acme Photonics"), "a"),
+        (("--country", "MX"), "c"),
+        (("--since", "2026-02-01"), "bcd"),        # undated events sit at their first report
+        (("--until", "2026-02-03"), "ab"),
+        (("--min-sources", "2"), "a"),
+        (("--query", "mixer"), "b"),
+        (("--query", "drone"), "a"),
+        (("--seen-since", "2000-01-01"), "abcd"),
+        (("--seen-until", "2000-01-01"), ""),
+        (("--type", "sanctions_listing", "--since", "2026-02-01"), "b"),
+    ],
+)
 def test_events_filters(log, args, keys):
     cfg, ids = log
     assert _ids(cfg, *args) == {ids[k] for k in keys}
@@ -82,7 +122,9 @@ def test_formats_related_entity_and_event(log):
     assert csv_out[0].startswith("id,type,status") and len(csv_out) == 5
     table = runner.invoke(main, ["events", "--config", str(cfg)]).output
     assert "sanctions_listing" in table and "2/2" in table
-    timeline = runner.invoke(main, ["entity", "--config", str(cfg), "Commerce Department", "--format", "jsonl"]).output
+    timeline = runner.invoke(
+        main, ["entity", "--config", str(cfg), "Commerce Department", "--format", "jsonl"]
+    ).output
     assert [json.loads(x)["id"] for x in timeline.splitlines()] == [ids["a"]]
     one = json.loads(runner.invoke(main, ["event", "--config", str(cfg), str(ids["a"])]).output)
     assert one["source_count"] == 2 and one["related"] == []
@@ -98,8 +140,12 @@ def _free_port() -> int:
 def test_serve_datasette_with_canned_queries(log):
     cfg, ids = log
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--config", str(cfg), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "serve", "--config", str(cfg), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -108,9 +154,11 @@ def test_serve_datasette_with_canned_queries(log):
                 break
             except OSError:
                 time.sleep(0.2)
+
         def get(path):
             with urllib.request.urlopen(base + path, timeout=10) as r:
                 return json.loads(r.read())
+
         latest = get("/q/latest_sanctions.json?_shape=objects")
         assert {r["id"] for r in latest["rows"]} == {ids["a"], ids["b"]}
         tariffs = get("/q/tariff_tracker.json?_shape=objects&status=threatened")
@@ -120,7 +168,9 @@ def test_serve_datasette_with_canned_queries(log):
         timeline = get("/q/entity_timeline.json?_shape=objects&entity=Sinbad.io")
         assert [r["id"] for r in timeline["rows"]] == [ids["b"]]
         facets = get("/q/events.json?_facet=type&_facet=status")
-        assert '"type"' in json.dumps(facets["facet_results"]) and '"status"' in json.dumps(facets["facet_results"])
+        assert '"type"' in json.dumps(facets["facet_results"]) and '"status"' in json.dumps(
+            facets["facet_results"]
+        )
         # read-only: writes are refused
         req = urllib.request.Request(base + "/q/-/query.json?sql=delete+from+events", method="GET")
         with pytest.raises(urllib.error.HTTPError):
