@@ -93,6 +93,7 @@ def grow(store: Store, n_from: int, n_to: int, rng: np.random.Generator, targets
                     text,
                     rand_vec(rng).tobytes(),
                     d,
+                    actor.lower(),
                 )
             )
             for k in range(3):
@@ -116,7 +117,7 @@ def grow(store: Store, n_from: int, n_to: int, rng: np.random.Generator, targets
             conn.executemany(
                 "insert into events (id, type, status, milestone, actors, targets, event_date, confidence, first_seen,"
                 " last_seen, source_count, independent_sources, evidence, amounts, rule_ids, search_text, embedding,"
-                " anchor_date) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " anchor_date, actor_key) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 ev,
             )
             conn.execute("pragma foreign_keys = off")

@@ -109,12 +109,34 @@ class Deduplicator:
         self.settings = settings
         self.models = models
 
-    def decide(self, store: Store, article: Article, mentions: tuple[EventMention, ...]) -> list[Decision]:
-        """A decision per non-background mention: join an event or create one."""
+    def embed_batch(self, articles: list[Article], mentions: list[tuple[EventMention, ...]]) -> list[Any]:
+        """The news mentions of several articles embedded in one model call (one array per article)."""
+        texts = [
+            mention_text(a, m)
+            for a, ms in zip(articles, mentions, strict=True)
+            for m in ms
+            if not m.background
+        ]
+        vecs = self.models.embed(texts)
+        out, i = [], 0
+        for ms in mentions:
+            n = sum(1 for m in ms if not m.background)
+            out.append(vecs[i : i + n])
+            i += n
+        return out
+
+    def decide(
+        self, store: Store, article: Article, mentions: tuple[EventMention, ...], vectors: Any | None = None
+    ) -> list[Decision]:
+        """A decision per non-background mention: join an event or create one.
+
+        ``vectors`` (from ``embed_batch``) saves a model call per article; decide and commit article by
+        article all the same, so that each sees the events the previous one created.
+        """
         news = [m for m in mentions if not m.background]
         if not news:
             return []
-        vecs = self.models.embed([mention_text(article, m) for m in news])
+        vecs = vectors if vectors is not None else self.models.embed([mention_text(article, m) for m in news])
         decisions: list[Decision] = []
         claimed: set[int] = set()
         anchor = _day(article.published)
@@ -172,7 +194,7 @@ class Deduplicator:
         seen_after = iso(utcnow() - timedelta(days=max(self.settings.window_days * 3, 60)))
         # vectors first: one matrix product over the window, full rows only for plausible candidates
         ids, dates_, matrix = store.candidate_vectors(
-            m.type, [m.milestone], when, self.settings.window_days, seen_after
+            m.type, [m.milestone], when, self.settings.window_days, seen_after, m.actors
         )
         if not ids:
             return None
@@ -201,7 +223,9 @@ class Deduplicator:
         others = [ms for ms in _MILESTONES.get(m.type, ()) if ms != m.milestone]
         if not others:
             return ()
-        ids, _, matrix = store.candidate_vectors(m.type, others, m.event_date, LIFECYCLE_WINDOW_DAYS, "")
+        ids, _, matrix = store.candidate_vectors(
+            m.type, others, m.event_date, LIFECYCLE_WINDOW_DAYS, "", m.actors
+        )
         if not ids:
             return ()
         sims = matrix @ np.asarray(v, dtype=np.float32)

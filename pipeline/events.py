@@ -290,26 +290,44 @@ class _Mention:
     order: int
 
 
-def _find_trigger(rule: Rule, doc: Any, lemmas: list[str]) -> Any | None:
-    """The token that triggers ``rule`` in ``doc`` (first token of a multiword trigger).
+@dataclass
+class _TokenIndex:
+    """One pass over a parsed sentence: tokens by lemma and by lower-case form, for trigger lookup."""
+
+    tokens: list[Any]
+    lemmas: list[str]
+    lowers: list[str]
+    by_word: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, doc: Any) -> _TokenIndex:
+        tokens = list(doc)
+        lemmas = [t.lemma_.lower() for t in tokens]
+        lowers = [t.lower_ for t in tokens]
+        by_word: dict[str, list[int]] = {}
+        for i, (lem, low) in enumerate(zip(lemmas, lowers, strict=True)):
+            by_word.setdefault(lem, []).append(i)
+            if low != lem:
+                by_word.setdefault(low, []).append(i)
+        return cls(tokens, lemmas, lowers, by_word)
+
+
+def _find_trigger(rule: Rule, idx: _TokenIndex) -> Any | None:
+    """The token that triggers ``rule`` (first token of a multiword trigger).
 
     Of several candidates the one highest in the parse wins, and a trigger inside a participle or
     relative clause only when there is no other.
     """
     found = []
     for trig in rule.triggers:
-        if " " in trig or "'" in trig:
-            words = trig.split()
-            n = len(words)
-            for i in range(len(doc) - n + 1):
-                if lemmas[i : i + n] == words or [t.lower_ for t in doc[i : i + n]] == words:
-                    found.append(doc[i])
-            continue
-        for tok in doc:
-            if (lemmas[tok.i] == trig or tok.lower_ == trig) and (
-                not rule.trigger_pos or tok.pos_ in rule.trigger_pos
-            ):
-                found.append(tok)
+        words = trig.split()
+        for i in idx.by_word.get(words[0], ()):
+            if len(words) > 1:
+                n = len(words)
+                if idx.lemmas[i : i + n] == words or idx.lowers[i : i + n] == words:
+                    found.append(idx.tokens[i])
+            elif not rule.trigger_pos or idx.tokens[i].pos_ in rule.trigger_pos:
+                found.append(idx.tokens[i])
     if not found:
         return None
     return min(found, key=lambda t: (t.dep_ in ("acl", "relcl", "amod"), _depth(t), t.i))
@@ -433,7 +451,11 @@ class Extractor:
         per_article: list[list[Sentence]] = []
         flat: list[tuple[int, Sentence]] = []
         for i, art in enumerate(articles):
-            sents = [s for s in self.models.sentences(art.text) if self.rules.candidate(s.text)]
+            sents = [
+                s
+                for s in self.models.sentences(art.text, keep=self.rules.candidate)
+                if self.rules.candidate(s.text)
+            ]
             title = art.title.strip()
             if title and self.rules.candidate(title) and _norm(title)[:60] not in _norm(art.text[:1500]):
                 # the headline often states the news the body only refers to; read it first
@@ -459,14 +481,14 @@ class Extractor:
 
     def _sentence_mentions(self, article: Article, sent: Sentence, doc: Any, order: int) -> list[_Mention]:
         lower = doc.text.lower()
-        lemmas = [t.lemma_.lower() for t in doc]
+        index = _TokenIndex.of(doc)
         found: dict[str, tuple[_Mention, int, int]] = {}  # type -> (mention, trigger index, context distance)
         for rule in self.rules.rules:
             if rule.type in found and found[rule.type][0].rule.weight >= rule.weight:
                 continue
             if not self.rules.context_ok(rule, lower):
                 continue
-            trig = _find_trigger(rule, doc, lemmas)
+            trig = _find_trigger(rule, index)
             if trig is None:
                 continue
             dist = self.rules.context_distance(rule, doc, trig)

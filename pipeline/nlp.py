@@ -229,14 +229,22 @@ class Models:
         )
         return vecs.astype(np.float32)
 
-    def sentences(self, text: str) -> list[Sentence]:
-        """Split cleaned text into sentences; paragraphs (lines) never join."""
+    def sentences(self, text: str, keep: Any = None) -> list[Sentence]:
+        """Split cleaned text into sentences; paragraphs (lines) never join.
+
+        ``keep(paragraph)``, when given, is a cheap test that skips paragraphs that cannot matter.
+        """
         cleaned = clean_text(text)
         paragraphs: list[tuple[int, str]] = []
         pos = 0
         for line in cleaned.split("\n"):
             stripped = line.strip()
-            if stripped and not _SKIP_LINE.match(stripped) and len(stripped) > 2:
+            if (
+                stripped
+                and not _SKIP_LINE.match(stripped)
+                and len(stripped) > 2
+                and (keep is None or keep(line))
+            ):
                 paragraphs.append((pos, line))
             pos += len(line) + 1
         out: list[Sentence] = []

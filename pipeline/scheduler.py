@@ -228,14 +228,16 @@ class Pipeline:
             ]
             try:
                 all_mentions = self.extractor.extract_many(arts)
+                all_vectors = self.dedup.embed_batch(arts, all_mentions)
             except Exception:  # one bad article must not block the batch: fall back to one by one
-                all_mentions = None
+                all_mentions = all_vectors = None
             for i, art in enumerate(arts):
                 if self.stop.is_set():
                     return
                 try:
                     mentions = all_mentions[i] if all_mentions is not None else self.extractor.extract(art)
-                    decisions = self.dedup.decide(self.store, art, mentions)
+                    vectors = all_vectors[i] if all_vectors is not None else None
+                    decisions = self.dedup.decide(self.store, art, mentions, vectors)
                     created = self.store.commit_article(
                         art.id, decisions, routes_for, self.settings.alerts.delay_seconds
                     )

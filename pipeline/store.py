@@ -253,6 +253,14 @@ def m006_entity_nocase_index(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_actor_key(db: Database) -> None:
+    """Dedup candidates share the acting party: index it with type, milestone and time."""
+    db["events"].add_column("actor_key", str)
+    db.execute("update events set actor_key = lower(coalesce(json_extract(actors, '$[0]'), ''))")
+    db["events"].create_index(["type", "milestone", "actor_key", "anchor_date"])
+
+
 # -- URL identity -------------------------------------------------------------------------------
 
 _TRACKING = re.compile(
@@ -668,10 +676,15 @@ class Store:
         window_days: int,
         seen_after: str,
         columns: str,
+        actors: Iterable[str] = (),
     ) -> tuple[str, list[Any]]:
         marks = ",".join("?" for _ in milestones)
         params: list[Any] = [type_, *milestones]
         sql = f"select {columns} from events where type = ? and milestone in ({marks})"
+        keys = sorted({a.lower() for a in actors})
+        if keys:  # the same acting party, or an event whose actor is unknown
+            sql += f" and actor_key in ({','.join('?' * (len(keys) + 1))})"
+            params += [*keys, ""]
         if event_date:
             # anchor_date is the event date, else the first report's publication date; coarse anchors
             # ("2024", "2024-03") are matched by value, so the range stays a narrow index scan.
@@ -685,13 +698,19 @@ class Store:
         return sql, params
 
     def candidate_vectors(
-        self, type_: str, milestones: Iterable[str], event_date: str | None, window_days: int, seen_after: str
+        self,
+        type_: str,
+        milestones: Iterable[str],
+        event_date: str | None,
+        window_days: int,
+        seen_after: str,
+        actors: Iterable[str] = (),
     ) -> tuple[list[int], list[str | None], Any]:
         """(ids, event dates, L2-normalised vectors) of the events a mention could join, for one matrix product."""
         import numpy as np
 
         sql, params = self._candidate_sql(
-            type_, list(milestones), event_date, window_days, seen_after, "id, event_date, embedding"
+            type_, list(milestones), event_date, window_days, seen_after, "id, event_date, embedding", actors
         )
         rows = self.db.execute(sql + " and embedding is not null", params).fetchall()
         if not rows:
@@ -768,6 +787,7 @@ class Store:
                                 "search_text": "",
                                 "embedding": d.embedding,
                                 "anchor_date": m.event_date or d.anchor_date or now[:10],
+                                "actor_key": m.actors[0].lower() if m.actors else "",
                             }
                         )
                         .last_pk
@@ -846,6 +866,8 @@ class Store:
         # "will take effect" then "took effect": the log follows the latest milestone reached.
         if row["status"] == "announced" and m.status == "done":
             update["status"] = "done"
+        if not row["actor_key"] and actors:
+            update["actor_key"] = actors[0].lower()
         self.db["events"].update(event_id, update)
         for role, names in (("actor", m.actors), ("target", m.targets)):
             for n in names:

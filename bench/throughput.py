@@ -1,0 +1,146 @@
+"""Throughput: articles/s from HTML and from text to the event log, per-stage shares, peak memory,
+against a plain baseline (the full spaCy pipeline over each whole text with nlp.pipe) in the same run.
+
+    python bench/throughput.py                     # 990 pages, 517 trade wires + 2,000 other wires
+    python bench/throughput.py --pages 300 --wires 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.config import Settings  # noqa: E402
+from pipeline.dedup import Deduplicator  # noqa: E402
+from pipeline.events import Extractor  # noqa: E402
+from pipeline.extract import ExtractionError, extract_article  # noqa: E402
+from pipeline.records import Article  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+BATCH = 32
+
+
+def load_wires(n_other: int) -> list[dict]:
+    trade = [
+        json.loads(x) for x in (CORPUS / "news" / "reuters21578" / "trade.jsonl").read_text().splitlines()
+    ]
+    others = []
+    with gzip.open(CORPUS / "news" / "reuters21578" / "articles.jsonl.gz", "rt") as f:
+        for line in f:
+            a = json.loads(line)
+            if a.get("text_type") == "NORM" and a.get("text") and "trade" not in (a.get("topics") or []):
+                others.append(a)
+                if len(others) >= n_other:
+                    break
+    return trade + others
+
+
+def to_log(
+    texts: list[tuple[str, str, str | None, str]],
+    settings: Settings,
+    extractor: Extractor,
+    timing: dict[str, float],
+) -> int:
+    """Text -> events -> dedup -> store, in batches, as the pipeline's process stage does."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(str(Path(tmp) / "bench.db"))
+        dedup = Deduplicator(settings.dedup, extractor.models)
+        events = 0
+        for i in range(0, len(texts), BATCH):
+            chunk = texts[i : i + BATCH]
+            t0 = time.perf_counter()
+            ids = [store.add_article(url=u, title=t, published=p, text=x)[0] for u, t, p, x in chunk]
+            arts = [
+                Article(id=a, url=u, title=t, outlet="", published=p, text=x)
+                for a, (u, t, p, x) in zip(ids, chunk, strict=True)
+            ]
+            t1 = time.perf_counter()
+            found = extractor.extract_many(arts)
+            t2 = time.perf_counter()
+            vectors = dedup.embed_batch(arts, found)
+            timing["dedup (embed + lookup)"] += time.perf_counter() - t2
+            for art, mentions, vecs in zip(arts, found, vectors, strict=True):
+                t3 = time.perf_counter()
+                decisions = dedup.decide(store, art, mentions, vecs)
+                t4 = time.perf_counter()
+                events += len(store.commit_article(art.id, decisions, lambda _e: []))
+                t5 = time.perf_counter()
+                timing["dedup (embed + lookup)"] += t4 - t3
+                timing["store"] += t5 - t4
+            timing["store"] += t1 - t0
+            timing["nlp + events"] += t2 - t1
+        store.close()
+    return events
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(name: str, n: int, secs: float, timing: dict[str, float]) -> None:
+    total = sum(timing.values()) or 1.0
+    shares = ", ".join(f"{k} {v / total:.0%}" for k, v in timing.items() if v)
+    print(f"{name}: {n} articles in {secs:.1f}s = {n / secs:.1f} articles/s  [{shares}]")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--pages", type=int, default=990)
+    ap.add_argument("--wires", type=int, default=2000, help="non-trade wires on top of the 517 trade wires")
+    args = ap.parse_args()
+    settings = Settings()
+    extractor = Extractor(settings.nlp)
+    extractor.models.nlp  # noqa: B018  # load once, outside the timings
+    extractor.models.embed(["warm up"])
+    print(f"models loaded; peak RSS {rss_mb():.0f} MB")
+
+    wires = load_wires(args.wires)
+    texts = [(f"reuters:{w['id']}", w.get("title") or "", w.get("date"), w["text"]) for w in wires]
+    words = sum(len(t[3].split()) for t in texts)
+    print(f"wires: {len(texts)} ({words / len(texts):.0f} words on average)")
+
+    timing = dict.fromkeys(["nlp + events", "dedup (embed + lookup)", "store"], 0.0)
+    t0 = time.perf_counter()
+    events = to_log(texts, settings, extractor, timing)
+    ours = time.perf_counter() - t0
+    report(f"text -> log (ours, {events} events)", len(texts), ours, timing)
+
+    t0 = time.perf_counter()
+    for _ in extractor.models.nlp.pipe([t[3] for t in texts], batch_size=BATCH):
+        pass
+    base = time.perf_counter() - t0
+    print(
+        f"baseline (full spaCy nlp.pipe over whole texts, no embedding, no store): {len(texts) / base:.1f} articles/s"
+    )
+    print(f"ratio ours / baseline: {base / ours:.2f}x")
+
+    gold = json.loads((CORPUS / "html" / "gold.json").read_text())["pages"][: args.pages]
+    pages = [gzip.decompress((CORPUS / "html" / p["file"]).read_bytes()) for p in gold]
+    timing = dict.fromkeys(["extract", "nlp + events", "dedup (embed + lookup)", "store"], 0.0)
+    t0 = time.perf_counter()
+    extracted = []
+    for i, html in enumerate(pages):
+        try:
+            ex = extract_article(html)
+            extracted.append((f"page:{i}", ex.title, ex.published, ex.text))
+        except ExtractionError:
+            pass
+    timing["extract"] = time.perf_counter() - t0
+    events = to_log(extracted, settings, extractor, timing)
+    secs = time.perf_counter() - t0
+    report(f"HTML -> log (ours, {events} events)", len(pages), secs, timing)
+    print(f"peak resident memory: {rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
