@@ -52,6 +52,8 @@ class NetworkSettings:
     deadline: float = setting(60.0, "Seconds one request may take in all, redirects included.")
     max_bytes: int = setting(10_000_000, "Largest response accepted, counted after decompression.")
     max_redirects: int = setting(5, "Redirect hops followed before giving up.")
+    extract_workers: int = setting(2, "Processes that extract article text (trafilatura) in parallel.")
+    extract_timeout: float = setting(30.0, "Seconds one page's extraction may take before it is skipped.")
     per_host: int = setting(2, "Concurrent requests to one host at most.")
 
 

@@ -35,6 +35,9 @@ class ExtractionError(ValueError):
         super().__init__(message)
         self.reason = reason
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (ExtractionError, (self.reason, str(self)))  # crosses the process boundary of the pool
+
 
 _WS = re.compile(r"[ \t\u00a0]+")
 
@@ -66,3 +69,74 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
         published=doc.date or None,
         sitename=(doc.sitename or "").strip()[:100],
     )
+
+
+class ExtractionTimeout(ExtractionError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__("timeout", f"extraction took longer than {seconds:g}s; the page was skipped")
+
+
+def _noop(_: int) -> None:
+    import trafilatura  # noqa: F401
+
+
+def _extract_in_worker(html: bytes, url: str | None, max_bytes: int) -> Extracted:
+    return extract_article(html, url=url, max_bytes=max_bytes)
+
+
+class ExtractionPool:
+    """trafilatura in worker processes: both cores in use, and a pathological page cannot hang the daemon.
+
+    Each page gets ``timeout`` seconds; a worker that overruns is killed and replaced. Workers are
+    spawned (not forked), so they never inherit the parent's model threads.
+    """
+
+    def __init__(self, workers: int = 2, timeout: float = 30.0) -> None:
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self._pool = None
+
+    def _get(self):  # type: ignore[no-untyped-def]
+        if self._pool is None:
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("spawn").Pool(self.workers, maxtasksperchild=500)
+            # start-up (imports) must not count against a page's time
+            self._pool.map(_noop, range(self.workers), chunksize=1)
+        return self._pool
+
+    def extract_many(
+        self, pages: list[tuple[bytes, str | None]], max_bytes: int = 10_000_000
+    ) -> list[Extracted | ExtractionError]:
+        """Extract several pages in parallel; each result is the text or the typed error for that page."""
+        import multiprocessing
+
+        pool = self._get()
+        pending = [pool.apply_async(_extract_in_worker, (html, url, max_bytes)) for html, url in pages]
+        out: list[Extracted | ExtractionError] = []
+        broken = False
+        for job in pending:
+            if broken:  # the pool was replaced: run what is left one by one in the new one
+                job = self._get().apply_async(
+                    _extract_in_worker, (pages[len(out)][0], pages[len(out)][1], max_bytes)
+                )
+            try:
+                out.append(job.get(self.timeout))
+            except multiprocessing.TimeoutError:
+                out.append(ExtractionTimeout(self.timeout))
+                self.close()  # kill the stuck worker; a fresh pool serves the rest
+                broken = True
+            except ExtractionError as exc:
+                out.append(exc)
+            except Exception as exc:  # a crash inside the worker is a typed error for that page
+                out.append(ExtractionError("worker_error", f"{type(exc).__name__}: {exc}"))
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                pool.terminate()
+                pool.join()
+            except (AssertionError, OSError, ValueError):  # a pool whose handler thread already died
+                pass

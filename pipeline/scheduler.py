@@ -22,7 +22,7 @@ from .alerts import Delivery, DeliveryReport, route_matcher
 from .config import Settings
 from .dedup import Deduplicator
 from .events import Extractor
-from .extract import ExtractionError, extract_article
+from .extract import ExtractionError, ExtractionPool
 from .feeds import FeedParseError, parse_feed
 from .fetch import FEED_TYPES, PAGE_TYPES, Fetcher, FetchError, HTTPStatusError
 from .nlp import Models
@@ -32,6 +32,7 @@ from .store import ArticleRow, Store, utcnow
 log = logging.getLogger("tradewire")
 
 MAX_FEED_BACKOFF = timedelta(hours=6)
+FETCH_BATCH = 8
 PROCESS_BATCH = 16
 
 
@@ -86,10 +87,12 @@ class Pipeline:
         self.fetcher = Fetcher(settings.network)
         self.models = Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir)
         self._extractor: Extractor | None = None
+        self.extraction = ExtractionPool(settings.network.extract_workers, settings.network.extract_timeout)
         self._dedup: Deduplicator | None = None
         self.store.sync_feeds(settings.feeds)
 
     def close(self) -> None:
+        self.extraction.close()
         self.fetcher.close()
         self.store.close()
 
@@ -172,42 +175,63 @@ class Pipeline:
             log.warning("feed %s: %s", name, message)
 
     def fetch_articles(self, report: CycleReport) -> None:
-        while not self.stop.is_set():
-            rows = self.store.due_articles("queued", limit=50)
-            if not rows:
-                return
-            for row in rows:
-                if self.stop.is_set():
-                    return
-                self._fetch_one(row, report)
+        """Fetch queued pages a few at a time (at most ``per_host`` per host), extract them in the pool."""
+        from concurrent.futures import ThreadPoolExecutor
 
-    def _fetch_one(self, row: ArticleRow, report: CycleReport) -> None:
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch") as threads:
+            while not self.stop.is_set():
+                rows = self.store.due_articles("queued", limit=FETCH_BATCH)
+                if not rows:
+                    return
+                fetched = list(threads.map(self._fetch_page, rows))
+                ok = [
+                    (row, resp)
+                    for row, resp in zip(rows, fetched, strict=True)
+                    if not isinstance(resp, FetchError)
+                ]
+                results = self.extraction.extract_many(
+                    [(resp.content, resp.final_url) for _, resp in ok],
+                    max_bytes=self.settings.network.max_bytes,
+                )
+                extracted = dict(
+                    zip([row.id for row, _ in ok], zip([r for _, r in ok], results, strict=True), strict=True)
+                )
+                for row, resp in zip(rows, fetched, strict=True):  # one writer: the stores happen here
+                    if isinstance(resp, FetchError):
+                        self.store.article_failed(
+                            row.id,
+                            stage="fetch",
+                            reason=resp.reason,
+                            message=str(resp),
+                            retryable=resp.retryable,
+                        )
+                        report.articles_failed += 1
+                        log.warning("article %s: fetch failed: %s", row.id, resp)
+                        continue
+                    final, ex = extracted[row.id]
+                    if isinstance(ex, ExtractionError):
+                        self.store.article_failed(
+                            row.id, stage="extract", reason=ex.reason, message=str(ex), retryable=False
+                        )
+                        report.articles_failed += 1
+                        log.warning("article %s: extraction failed: %s", row.id, ex)
+                        continue
+                    self.store.article_fetched(
+                        row.id,
+                        text=ex.text,
+                        title=row.title or ex.title,
+                        published=row.published or ex.published,
+                        final_url=final.final_url,
+                        outlet=ex.sitename,
+                    )
+                    report.articles_fetched += 1
+
+    def _fetch_page(self, row: ArticleRow) -> Any:
+        """The page's Response, or the FetchError that stopped it (failures are data)."""
         try:
-            resp = self.fetcher.get(row.url, accept=PAGE_TYPES)
-            ex = extract_article(resp.content, url=resp.final_url, max_bytes=self.settings.network.max_bytes)
+            return self.fetcher.get(row.url, accept=PAGE_TYPES)
         except FetchError as exc:
-            self.store.article_failed(
-                row.id, stage="fetch", reason=exc.reason, message=str(exc), retryable=exc.retryable
-            )
-            report.articles_failed += 1
-            log.warning("article %s: fetch failed: %s", row.id, exc)
-            return
-        except ExtractionError as exc:
-            self.store.article_failed(
-                row.id, stage="extract", reason=exc.reason, message=str(exc), retryable=False
-            )
-            report.articles_failed += 1
-            log.warning("article %s: extraction failed: %s", row.id, exc)
-            return
-        self.store.article_fetched(
-            row.id,
-            text=ex.text,
-            title=row.title or ex.title,
-            published=row.published or ex.published,
-            final_url=resp.final_url,
-            outlet=ex.sitename,
-        )
-        report.articles_fetched += 1
+            return exc
 
     def process_articles(self, report: CycleReport) -> None:
         routes_for = route_matcher(self.settings.alerts, self.models.gazetteer, self.env)

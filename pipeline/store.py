@@ -28,6 +28,7 @@ from .records import Decision, FeedEntry, StoredEvent
 
 migrations = Migrations("tradewire")
 ARTICLE_MAX_ATTEMPTS = 5
+COMMON_ENTITY = 2000  # events naming an entity above which an entity query walks the newest events
 
 
 def utcnow() -> datetime:
@@ -977,9 +978,24 @@ class Store:
             params += statuses
         if entities:
             marks = ",".join("?" * len(entities))
-            where.append(
-                f"e.id in (select event_id from event_entities where entity in ({marks}) collate nocase)"
+            # A rare entity: collect its few events. A common one: walk the newest events and probe each.
+            common = (
+                self.db.execute(
+                    f"select count(*) from (select 1 from event_entities where entity in ({marks}) collate nocase "
+                    f"limit {COMMON_ENTITY})",
+                    entities,
+                ).fetchone()[0]
+                >= COMMON_ENTITY
             )
+            if common:
+                where.append(
+                    f"exists (select 1 from event_entities ee where ee.event_id = e.id and ee.entity in ({marks}) "
+                    "collate nocase)"
+                )
+            else:
+                where.append(
+                    f"e.id in (select event_id from event_entities where entity in ({marks}) collate nocase)"
+                )
             params += entities
         if country_entities:
             marks = ",".join("?" * len(country_entities))

@@ -40,3 +40,24 @@ def test_oversize_page_is_refused():
     with pytest.raises(ExtractionError) as e:
         extract_article(b"<p>" + b"x" * 2000 + b"</p>", max_bytes=1000)
     assert e.value.reason == "too_large"
+
+
+def test_pool_extracts_in_parallel_and_a_page_that_overruns_is_skipped_not_hung():
+    from pipeline.extract import ExtractionPool, ExtractionTimeout
+
+    site = load_site()
+    pages = [(render_page(a, []).encode(), None) for a in site["articles"][:3]]
+    # a page that takes trafilatura over a second (20,000 paragraphs) against a 0.3 s budget
+    paragraphs = "".join(f"<p>Paragraph {i} on trade and tariffs.</p>" for i in range(20_000))
+    slow = f"<html><body><article>{paragraphs}</article></body></html>".encode()
+    pool = ExtractionPool(workers=2, timeout=0.3)
+    try:
+        pool.extract_many(pages[:1])  # spawn the workers outside the timed call
+        results = pool.extract_many([pages[0], (slow, None), pages[1], pages[2]], max_bytes=10**9)
+        assert isinstance(results[1], ExtractionTimeout) and results[1].reason == "timeout"
+        for r, a in zip([results[0], results[2], results[3]], site["articles"][:3], strict=True):
+            assert (
+                not isinstance(r, Exception) and a["body"][0] in r.text
+            )  # the pool was replaced and went on
+    finally:
+        pool.close()

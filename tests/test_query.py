@@ -100,7 +100,7 @@ def _ids(cfg, *args):
         (("--entity", "Treasury"), "b"),  # alias of the canonical OFAC entity
         (("--entity", "Acme Photonics"), "a"),
         (("--country", "MX"), "c"),
-        (("--since", "2026-02-01"), "bcd"),        # undated events sit at their first report
+        (("--since", "2026-02-01"), "bcd"),  # undated events sit at their first report
         (("--until", "2026-02-03"), "ab"),
         (("--min-sources", "2"), "a"),
         (("--query", "mixer"), "b"),
