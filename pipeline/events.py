@@ -142,6 +142,7 @@ class Rule:
     context_in_clause: bool = False  # the context phrase must occur in the trigger's own clause
     requires: tuple[str, ...] = ()  # when set, one of these must occur in the sentence as well
     requires_actor: bool = False  # fire only with an explicit acting government or company
+    temporary: tuple[str, ...] = ()  # phrases that make this milestone temporary (status "paused")
     examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -210,6 +211,7 @@ class RuleSet:
                 context_in_clause=bool(r.get("context_in_clause", False)),
                 requires=tuple(r.get("requires", ())),
                 requires_actor=bool(r.get("requires_actor", False)),
+                temporary=tuple(r.get("temporary", ())),
                 examples=r.get("examples", {}),
             )
             for r in _jsonl(d / "events.jsonl")
@@ -364,6 +366,7 @@ NEGATABLE_HEADS = {
     "close",
     "abandon",
     "delay",
+    "retaliate",
     "pause",
     "open",
     "build",
@@ -457,7 +460,12 @@ class Extractor:
                 if self.rules.candidate(s.text)
             ]
             title = art.title.strip()
-            if title and self.rules.candidate(title) and _norm(title)[:60] not in _norm(art.text[:1500]):
+            if (
+                title
+                and not title.isupper()  # an ALL-CAPS wire headline does not parse
+                and self.rules.candidate(title)
+                and _norm(title)[:60] not in _norm(art.text[:1500])
+            ):
                 # the headline often states the news the body only refers to; read it first
                 sents.insert(0, Sentence(text=title, start=0, end=len(title), field="title"))
             per_article.append(sents)
@@ -519,6 +527,10 @@ class Extractor:
         actors, explicit, targets, location = self._roles(rule, doc, trig)
         if rule.requires_actor and not explicit:
             return None
+        heads = _ancestor_lemmas(trig)
+        for cue in self.rules.cues:  # "Washington asked Seoul to lower tariffs": a request, not an act
+            if cue.effect == "drop" and rule.type in cue.types and heads & set(cue.head_lemmas):
+                return None
         if _in_concessive_clause(trig):
             return None  # "although agreements to build the plant were mired in doubt"
         event_date, future_date = self._event_date(doc, trig, article.published)
@@ -724,6 +736,8 @@ class Extractor:
         heads = _ancestor_lemmas(trig) | {trig.lemma_.lower()}
         if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(trig):
             return "denied", "negation"
+        if rule.temporary and any(p in lower for p in rule.temporary):
+            return "paused", rule.id  # "cut the tariff to 30% for 90 days"
         if rule.status:
             for cue in self.rules.cues:
                 if (
