@@ -33,11 +33,23 @@ PLAIN = (
 )
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+def _rss(pid: str | int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return 0.0
+
+
+def rss_mb() -> str:
+    """Resident memory of this process and of its extraction workers."""
+    import multiprocessing
+
+    main = _rss("self")
+    workers = sum(_rss(c.pid) for c in multiprocessing.active_children())
+    return f"{main:.0f} MB (+ {workers:.0f} MB in extraction workers = {main + workers:.0f} MB)"
 
 
 class Site:
@@ -103,7 +115,7 @@ def main() -> None:
         with Pipeline(settings, env={}) as p:
             p.models.nlp  # noqa: B018
             p.models.embed(["warm up"])
-            print(f"models loaded: RSS {rss_mb():.0f} MB")
+            print(f"models loaded: RSS {rss_mb()}")
             if args.backfill and WIRES.exists():
                 t0 = time.perf_counter()
                 with gzip.open(WIRES, "rt") as f:
@@ -126,7 +138,7 @@ def main() -> None:
                     p.process_articles(report)
                 print(
                     f"backfill of {n} wires: {time.perf_counter() - t0:.0f}s, {report.events_created} events; "
-                    f"RSS {rss_mb():.0f} MB"
+                    f"RSS {rss_mb()}"
                 )
             t0 = time.perf_counter()
             checkpoints = {100, 500, 1000, 1500, 2000, args.cycles}
@@ -135,7 +147,7 @@ def main() -> None:
                 if c in checkpoints:
                     events = p.store.db["events"].count
                     print(
-                        f"after {c} cycles ({site.n} articles published, {events} events): RSS {rss_mb():.0f} MB, "
+                        f"after {c} cycles ({site.n} articles published, {events} events): RSS {rss_mb()}, "
                         f"{(time.perf_counter() - t0) / c * 1000:.0f} ms a cycle"
                     )
     site.httpd.shutdown()

@@ -48,6 +48,18 @@ def write_config(
     return path
 
 
+def demo_config(tmp_path: Path, site, slack=None, extra: str = "") -> Path:
+    """A configuration for the bundled demo site's two feeds (and a Slack catcher) on loopback."""
+    allow = [site.host_port] + ([slack.host_port] if slack else [])
+    return write_config(
+        tmp_path / "tw.toml",
+        db=tmp_path / "tw.db",
+        feeds=[("ledger", site.feed_url("ledger"), "crypto"), ("desk", site.feed_url("desk"), "trade")],
+        allow_hosts=allow,
+        extra=extra,
+    )
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:

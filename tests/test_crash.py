@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, run_cli, write_config
+from conftest import ROOT, demo_config, run_cli
 
 
 def _daemon(config, env) -> subprocess.Popen:
@@ -45,18 +45,8 @@ def _wait_for(db, sql, timeout=120.0):
     return False
 
 
-def _config(tmp_path, site, slack, extra=""):
-    return write_config(
-        tmp_path / "tw.toml",
-        db=tmp_path / "tw.db",
-        feeds=[("ledger", site.feed_url("ledger"), "crypto"), ("desk", site.feed_url("desk"), "trade")],
-        allow_hosts=[site.host_port, slack.host_port],
-        extra=extra,
-    )
-
-
 def test_sigkill_after_the_event_is_written_and_before_delivery(tmp_path, demo_site, slack):
-    config = _config(tmp_path, demo_site, slack, "[alerts]\ndelay_seconds = 4.0\n")
+    config = demo_config(tmp_path, demo_site, slack, "[alerts]\ndelay_seconds = 4.0\n")
     db = tmp_path / "tw.db"
     env = {"SLACK_WEBHOOK_URL": slack.url}
     proc = _daemon(config, env)
@@ -74,7 +64,7 @@ def test_sigkill_after_the_event_is_written_and_before_delivery(tmp_path, demo_s
 
 
 def test_sigkill_at_several_points_loses_nothing_and_duplicates_nothing(tmp_path, demo_site, slack):
-    config = _config(tmp_path, demo_site, slack)
+    config = demo_config(tmp_path, demo_site, slack)
     db = tmp_path / "tw.db"
     env = {"SLACK_WEBHOOK_URL": slack.url}
     checkpoints = [
@@ -108,7 +98,7 @@ def test_sigkill_at_several_points_loses_nothing_and_duplicates_nothing(tmp_path
 
 
 def test_sigterm_finishes_the_current_item_and_exits_cleanly(tmp_path, demo_site, slack):
-    config = _config(tmp_path, demo_site, slack)
+    config = demo_config(tmp_path, demo_site, slack)
     db = tmp_path / "tw.db"
     proc = _daemon(config, {})
     assert _wait_for(db, "select count(*) from articles where state = 'fetched' or state = 'done'")

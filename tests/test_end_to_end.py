@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli, write_config
+from conftest import demo_config, run_cli
 
 CONTRACT_KEYS = {
     "id",
@@ -33,15 +33,7 @@ def _events(config) -> list[dict]:
 
 
 def test_once_twice_builds_the_log_and_alerts_exactly_once(tmp_path, demo_site, slack):
-    config = write_config(
-        tmp_path / "tw.toml",
-        db=tmp_path / "tw.db",
-        feeds=[
-            ("ledger", demo_site.feed_url("ledger"), "crypto"),
-            ("desk", demo_site.feed_url("desk"), "trade"),
-        ],
-        allow_hosts=[demo_site.host_port, slack.host_port],
-    )
+    config = demo_config(tmp_path, demo_site, slack)
     env = {"SLACK_WEBHOOK_URL": slack.url}
     first = run_cli("once", "--config", str(config), env=env)
     assert first.returncode == 0, first.stderr
@@ -101,15 +93,7 @@ def test_once_twice_builds_the_log_and_alerts_exactly_once(tmp_path, demo_site, 
 
 
 def test_events_filters_formats_and_status_on_the_demo_log(tmp_path, demo_site, slack):
-    config = write_config(
-        tmp_path / "tw.toml",
-        db=tmp_path / "tw.db",
-        feeds=[
-            ("ledger", demo_site.feed_url("ledger"), "crypto"),
-            ("desk", demo_site.feed_url("desk"), "trade"),
-        ],
-        allow_hosts=[demo_site.host_port],
-    )
+    config = demo_config(tmp_path, demo_site)
     assert run_cli("once", "--config", str(config)).returncode == 0
     table = run_cli("events", "--config", str(config))
     assert table.returncode == 0 and "sanctions_listing" in table.stdout and "conf" in table.stdout
