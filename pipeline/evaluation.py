@@ -241,9 +241,7 @@ def _dedup_scores(
             news = [i for i, m in enumerate(predicted[ai]) if not m.background]
             for idx, d in zip(news, decisions, strict=True):
                 event_of[(ai, idx)] = d.event_id if d.event_id is not None else next(created)
-        info = {}
-        for r in store.db.query("select id, milestone, actors, targets, event_date, embedding from events"):
-            info[r["id"]] = r
+        info = {e.id: e for e in store.events_by_id(sorted(set(event_of.values())))}
         store.close()
     items = [(event_of[(ai, pi)], cluster, ai) for ai, pi, cluster in matched_refs if (ai, pi) in event_of]
     tp = fp = fn = 0
@@ -264,8 +262,8 @@ def _dedup_scores(
             i1, i2 = info[e1], info[e2]
             sim = float(
                 np.dot(
-                    np.frombuffer(i1["embedding"], dtype=np.float32),
-                    np.frombuffer(i2["embedding"], dtype=np.float32),
+                    np.frombuffer(i1.embedding, dtype=np.float32),
+                    np.frombuffer(i2.embedding, dtype=np.float32),
                 )
             )
             missed_merges.append(
@@ -274,17 +272,17 @@ def _dedup_scores(
                     "similarity": round(sim, 3),
                     "a": [
                         records[a1]["id"],
-                        i1["milestone"],
-                        i1["actors"],
-                        i1["targets"][:120],
-                        i1["event_date"],
+                        i1.milestone,
+                        list(i1.actors),
+                        list(i1.targets)[:4],
+                        i1.event_date,
                     ],
                     "b": [
                         records[a2]["id"],
-                        i2["milestone"],
-                        i2["actors"],
-                        i2["targets"][:120],
-                        i2["event_date"],
+                        i2.milestone,
+                        list(i2.actors),
+                        list(i2.targets)[:4],
+                        i2.event_date,
                     ],
                 }
             )

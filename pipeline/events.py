@@ -515,7 +515,6 @@ class Extractor:
     def _analyse(
         self, article: Article, sent: Sentence, doc: Any, rule: Rule, trig: Any, lower: str, order: int
     ) -> _Mention | None:
-        gaz = self.gazetteer
         lower = _clause_text(doc, trig).lower()
         if (
             trig.dep_ in ("acl", "relcl", "amod")
@@ -554,7 +553,6 @@ class Extractor:
         conf *= 1.0 if cue_id else 0.92
         if rule.type == "factory_opening" and location is None:
             conf *= 0.9
-        del gaz
         return _Mention(
             rule=rule,
             status=status,
