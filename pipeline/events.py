@@ -74,8 +74,9 @@ NEWS_AGENCIES = {
 }
 GROUP_RX = re.compile(
     r"\b((?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens of|several|more than \d[\d,]*|"
-    r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:[A-Z][a-z]+\s+|[a-z]+[- ]?)?(?:entities|companies|firms|individuals|"
-    r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges))\b"
+    r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:of its\s+)?(?:[\w.'-]+\s+){0,3}?(?:entities|companies|firms|individuals|"
+    r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges|"
+    r"affiliates|subsidiaries|designers|makers|banks|traders|networks))\b"
 )
 GOVERNMENT_BODY = re.compile(
     r"\b(department|ministry|secretary|governor|senator|congress|agency|commission|council|"
@@ -647,7 +648,11 @@ class Extractor:
                 targets.append(name)
         explicit = bool(actors) and max(a[0] for a in actors) >= 3
         if sanctions:
-            targets.extend(m.group(1) for m in GROUP_RX.finditer(doc.text))
+            targets.extend(
+                m.group(1)
+                for m in GROUP_RX.finditer(doc.text)
+                if not doc.text[max(0, m.start() - 14) : m.start()].lower().strip().endswith("according to")
+            )
             by_list = self._sanctions_authority("", lists)
             if by_list and not explicit:
                 actors.append((2, by_list))
