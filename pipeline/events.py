@@ -115,6 +115,7 @@ JUNK_NAMES = {
     "YOY",
     "THE COMPANY",
 }
+_YEAR_IN_CLAUSE = re.compile(r"\b(?:in|since|during|back in)\s+((?:19|20)\d\d)\b")
 FUTURE_PREP = {"from", "starting", "effective", "beginning", "by", "after", "until"}
 _STATUS_DEFAULT = {
     "listing": "done",
@@ -259,9 +260,19 @@ class RuleSet:
         if trig.i < span.start or trig.i >= span.end:
             span = doc[min(span.start, trig.i) : max(span.end, trig.i + 1)]
         text = span.text.lower()
+        # a list named inside a relative clause about someone else ("Huawei, which was placed on the
+        # Entity List in 2019, unveiled ...") is not the context of this trigger
+        aside = (
+            [(doc[i].idx, doc[i].idx + len(doc[i])) for i in _relative_tokens(doc, trig)]
+            if rule.context_in_clause
+            else []
+        )
         best = None
         for m in ctx.finditer(text):
-            dist = abs(span.start_char + m.start() - trig.idx)
+            pos = span.start_char + m.start()
+            if any(a <= pos < b for a, b in aside):
+                continue
+            dist = abs(pos - trig.idx)
             best = dist if best is None else min(best, dist)
         return best
 
@@ -781,6 +792,11 @@ class Extractor:
         return _STATUS_DEFAULT.get(rule.milestone, "announced"), ""
 
     def _background(self, lower: str, trig: Any, event_date: str | None, published: str | None) -> bool:
+        if published and len(published) >= 4 and published[:4].isdigit():
+            # "..., which was placed on the Entity List in 2019, ...": a year before the article's is history
+            years = [int(y) for y in _YEAR_IN_CLAUSE.findall(lower)]
+            if years and max(years) < int(published[:4]):
+                return True
         if event_date and published:
             gap = dates.days_between(event_date, published)
             if gap is not None:
@@ -1168,6 +1184,8 @@ FACILITY_WORDS = (
     "refinery",
     "giga",
     "project",
+    "complex",
+    "megafab",
 )
 
 
@@ -1295,12 +1313,18 @@ def _in_antecedent_clause(trig: Any) -> bool:
     return False
 
 
-def _clause_text(doc: Any, trig: Any) -> str:
-    """The sentence without relative clauses that do not contain the trigger ("..., which opened last year,")."""
+def _relative_tokens(doc: Any, trig: Any) -> set[int]:
+    """Tokens of relative clauses that do not contain the trigger."""
     skip: set[int] = set()
     for tok in doc:
         if tok.dep_ == "relcl" and not (tok.left_edge.i <= trig.i <= tok.right_edge.i):
             skip.update(x.i for x in tok.subtree)
+    return skip
+
+
+def _clause_text(doc: Any, trig: Any) -> str:
+    """The sentence without relative clauses that do not contain the trigger ("..., which opened last year,")."""
+    skip = _relative_tokens(doc, trig)
     return "".join(t.text_with_ws for t in doc if t.i not in skip)
 
 
