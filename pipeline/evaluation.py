@@ -270,20 +270,8 @@ def _dedup_scores(
                 {
                     "cluster": c1,
                     "similarity": round(sim, 3),
-                    "a": [
-                        records[a1]["id"],
-                        i1.milestone,
-                        list(i1.actors),
-                        list(i1.targets)[:4],
-                        i1.event_date,
-                    ],
-                    "b": [
-                        records[a2]["id"],
-                        i2.milestone,
-                        list(i2.actors),
-                        list(i2.targets)[:4],
-                        i2.event_date,
-                    ],
+                    "a": _stored_brief(records[a1]["id"], i1),
+                    "b": _stored_brief(records[a2]["id"], i2),
                 }
             )
     out = _prf(tp, fp, fn)
@@ -296,6 +284,10 @@ def extractor_models(settings: Settings) -> Any:
     from .nlp import Models
 
     return Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir)
+
+
+def _stored_brief(article_id: str, ev: Any) -> list[Any]:
+    return [article_id, ev.milestone, list(ev.actors), list(ev.targets)[:4], ev.event_date]
 
 
 def _gold_brief(g: dict[str, Any]) -> dict[str, Any]:
