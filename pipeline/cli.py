@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -166,12 +167,17 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     click.echo(report.summary() + (f"; {bad} bad lines" if bad else ""), err=True)
 
 
-def _resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
+@functools.lru_cache(maxsize=4)
+def _gazetteer(rules_dir: str) -> Any:
     from .nlp import Gazetteer
 
+    return Gazetteer.load(rules_dir)
+
+
+def _resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
     if not names:
         return []
-    gaz = Gazetteer.load(settings.nlp.rules_dir)
+    gaz = _gazetteer(settings.nlp.rules_dir)
     out: list[str] = []
     for n in names:
         out.extend(gaz.names_for(n))
@@ -179,11 +185,9 @@ def _resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
 
 
 def _country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
-    from .nlp import Gazetteer
-
     if not codes:
         return []
-    gaz = Gazetteer.load(settings.nlp.rules_dir)
+    gaz = _gazetteer(settings.nlp.rules_dir)
     wanted = {c.upper() for c in codes}
     out = [
         e.canonical

@@ -121,9 +121,6 @@ class Settings:
     dedup: DedupSettings = setting(DedupSettings(), "[dedup]")
     log_format: str = setting("text", 'Log format: "text" or "json".')
 
-    def replace(self, **sections: Any) -> Settings:
-        return dataclasses.replace(self, **sections)
-
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     known = {f.name: f for f in dataclasses.fields(cls)}

@@ -85,6 +85,15 @@ GENERIC_WORDS = {
 }
 
 
+def _actors_shared(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return bool({x.lower() for x in a} & {x.lower() for x in b})
+
+
+def _actors_clash(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Both reports name an acting party, and none in common."""
+    return bool(a and b) and not _actors_shared(a, b)
+
+
 def _specific(names: tuple[str, ...] | list[str]) -> set[str]:
     """Distinctive words of the named parties ("giga", "berlin", "ymtc"), generic words left out."""
     out: set[str] = set()
@@ -161,9 +170,7 @@ class Deduplicator:
         """Whether mention ``m`` (embedding ``v``) reports stored event ``ev``."""
         if ev.type != m.type or ev.milestone != m.milestone or ev.embedding is None:
             return None
-        ma = {a.lower() for a in m.actors}
-        ea = {a.lower() for a in ev.actors}
-        if ma and ea and not (ma & ea):
+        if _actors_clash(m.actors, ev.actors):
             return None
         if not dates.compatible(
             m.event_date or anchor, ev.event_date or ev.anchor_date, self.settings.window_days
@@ -174,7 +181,11 @@ class Deduplicator:
         sim = float(np.dot(v, np.frombuffer(ev.embedding, dtype=np.float32)))
         shared = len(_specific(m.targets) & _specific(ev.targets))
         # the same acting party is enough only when both reports can be placed in time
-        same_actor = bool(ma & ea) and bool(m.event_date or anchor) and bool(ev.event_date or ev.anchor_date)
+        same_actor = (
+            _actors_shared(m.actors, ev.actors)
+            and bool(m.event_date or anchor)
+            and bool(ev.event_date or ev.anchor_date)
+        )
         same_day = bool(
             m.event_date and ev.event_date and len(m.event_date) == 10 and m.event_date == ev.event_date
         )
@@ -234,11 +245,7 @@ class Deduplicator:
         ]
         out = []
         for ev in store.events_by_id(near):
-            if (
-                m.actors
-                and ev.actors
-                and not ({a.lower() for a in m.actors} & {a.lower() for a in ev.actors})
-            ):
+            if _actors_clash(m.actors, ev.actors):
                 continue
             if _specific(m.targets) & _specific(ev.targets):
                 out.append(ev.id)

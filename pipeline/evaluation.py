@@ -202,7 +202,9 @@ def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = Tr
         "false_events": false_events,
     }
     if with_dedup:
-        result["dedup"] = _dedup_scores(settings, records, articles, predicted, matched_refs)
+        result["dedup"] = _dedup_scores(
+            settings, extractor.models, records, articles, predicted, matched_refs
+        )
     return result
 
 
@@ -219,6 +221,7 @@ def _curve(scored: list[tuple[float, bool]]) -> list[dict[str, float]]:
 
 def _dedup_scores(
     settings: Settings,
+    models: Any,
     records: list[dict[str, Any]],
     articles: list[Article],
     predicted: list[tuple[EventMention, ...]],
@@ -227,7 +230,7 @@ def _dedup_scores(
     with tempfile.TemporaryDirectory(prefix="tradewire-eval-") as tmp:
         s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "eval.db")))
         store = Store.open(s.storage.db)
-        dedup = Deduplicator(s.dedup, extractor_models(s))
+        dedup = Deduplicator(s.dedup, models)
         order = sorted(range(len(records)), key=lambda i: (records[i].get("published") or "9999", i))
         event_of: dict[tuple[int, int], int] = {}
         for ai in order:
@@ -278,12 +281,6 @@ def _dedup_scores(
     out["wrong_merges"] = wrong_merges
     out["missed_merges"] = missed_merges
     return out
-
-
-def extractor_models(settings: Settings) -> Any:
-    from .nlp import Models
-
-    return Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir)
 
 
 def _stored_brief(article_id: str, ev: Any) -> list[Any]:

@@ -1060,10 +1060,8 @@ class Store:
     def alert_sent(self, item_id: int) -> None:
         now = iso(utcnow())
         with self.db.atomic():
-            row = self._one("select route, attempts from outbox where id = ?", [item_id])
-            self.db["outbox"].update(
-                item_id, {"state": "sent", "sent_at": now, "attempts": (row["attempts"] or 0) + 1}
-            )
+            row = self._one("select route from outbox where id = ?", [item_id])
+            self._outbox_attempt(item_id, state="sent", sent_at=now)
             self.db["webhooks"].upsert(
                 {
                     "route": row["route"],
@@ -1076,24 +1074,21 @@ class Store:
             )
 
     def alert_retry(self, item_id: int, *, wait_seconds: float, error: str) -> None:
-        row = self._one("select attempts from outbox where id = ?", [item_id])
-        self.db["outbox"].update(
-            item_id,
-            {
-                "attempts": (row["attempts"] or 0) + 1,
-                "last_error": error[:300],
-                "next_attempt": iso(utcnow() + timedelta(seconds=wait_seconds + 0.001)),
-            },
-        )
+        next_attempt = iso(utcnow() + timedelta(seconds=wait_seconds + 0.001))
+        self._outbox_attempt(item_id, last_error=error[:300], next_attempt=next_attempt)
 
     def alert_parked(self, item_id: int, *, reason: str) -> None:
         with self.db.atomic():
-            row = self._one("select attempts from outbox where id = ?", [item_id])
-            self.db["outbox"].update(
-                item_id,
-                {"state": "parked", "last_error": reason[:300], "attempts": (row["attempts"] or 0) + 1},
-            )
+            self._outbox_attempt(item_id, state="parked", last_error=reason[:300])
             self.record_failure("alerts", str(item_id), "parked", reason)
+
+    def _outbox_attempt(self, item_id: int, **columns: Any) -> None:
+        """Record one delivery attempt of an outbox row, with the columns it changes."""
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.db.execute(
+            f"update outbox set attempts = coalesce(attempts, 0) + 1, {sets} where id = ?",
+            [*columns.values(), item_id],
+        )
 
     def webhook_stopped(self, route: str, reason: str) -> None:
         now = iso(utcnow())
@@ -1165,12 +1160,6 @@ class Store:
             "webhooks": webhooks,
             "parked_alerts": parked,
             "recent_failures": failures,
-        }
-
-    def entity_counts(self) -> dict[str, int]:
-        return {
-            r["entity"]: r["n"]
-            for r in self.db.query("select entity, count(*) as n from event_entities group by entity")
         }
 
     def backup(self, target: str | os.PathLike[str]) -> dict[str, Any]:
