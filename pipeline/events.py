@@ -22,99 +22,12 @@ from .config import NlpSettings
 from .nlp import Gazetteer, Models, Sentence, name_key
 from .records import Article, EventMention, Evidence
 
-NEWS_AGENCIES = {
-    "reuters",
-    "bloomberg",
-    "ap",
-    "associated press",
-    "afp",
-    "agence france-presse",
-    "xinhua",
-    "cnbc",
-    "cnn",
-    "bbc",
-    "financial times",
-    "ft",
-    "wall street journal",
-    "wsj",
-    "the new york times",
-    "new york times",
-    "nikkei",
-    "kyodo",
-    "coindesk",
-    "the block",
-    "cointelegraph",
-    "decrypt",
-    "yahoo finance",
-    "dow jones",
-    "the federal register",
-    "federal register",
-    "npr",
-    "politico",
-    "axios",
-    "global times",
-    "anadolu",
-    "tass",
-    "sputnik",
-    "jiji",
-    "jiji press",
-    "the associated press",
-    "fox business",
-    "cbs",
-    "abc",
-    "nbc",
-    "seeking alpha",
-    "the motley fool",
-    "benzinga",
-    "twitter",
-    "x",
-    "truth social",
-    "linkedin",
-    "facebook",
-}
 GROUP_RX = re.compile(
     r"\b((?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens of|several|more than \d[\d,]*|"
     r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:of its\s+)?(?:[\w.'-]+\s+){0,3}?(?:entities|companies|firms|individuals|"
     r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges|"
     r"affiliates|subsidiaries|designers|makers|banks|traders|networks))\b"
 )
-GOVERNMENT_BODY = re.compile(
-    r"\b(department|ministry|secretary|governor|senator|congress|agency|commission|council|"
-    r"administration|parliament|cabinet|minister|mayor|state of|city of|county)\b",
-    re.I,
-)
-JUNK_NAMES = {
-    "MW",
-    "GW",
-    "MWH",
-    "GWH",
-    "KW",
-    "ASIC",
-    "ASICS",
-    "ETF",
-    "ETFS",
-    "CEO",
-    "CFO",
-    "AI",
-    "EV",
-    "EVS",
-    "GDP",
-    "LNG",
-    "BTC",
-    "ETH",
-    "USD",
-    "NASDAQ",
-    "NYSE",
-    "SEC",
-    "IPO",
-    "Q1",
-    "Q2",
-    "Q3",
-    "Q4",
-    "FY",
-    "YOY",
-    "THE COMPANY",
-}
 _YEAR_IN_CLAUSE = re.compile(r"\b(?:in|since|during|back in)\s+((?:19|20)\d\d)\b")
 FUTURE_PREP = {"from", "starting", "effective", "beginning", "by", "after", "until"}
 _STATUS_DEFAULT = {
@@ -161,6 +74,40 @@ class Cue:
     examples: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class Lexicon:
+    """Word lists the rules read, from ``rules/lexicon.json``."""
+
+    news_agencies: frozenset[str]
+    junk_names: frozenset[str]
+    government_body: re.Pattern[str]
+    reporting_nouns: frozenset[str]
+    speech_verbs: frozenset[str]
+    negatable_heads: frozenset[str]
+    market_moves: frozenset[str]
+    concessive_marks: frozenset[str]
+    antecedent_marks: frozenset[str]
+    facility_words: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        words = {k: frozenset(v) for k, v in d.items() if isinstance(v, list)}
+        gov = "|".join(re.escape(w) for w in d["government_body_words"])
+        return cls(
+            news_agencies=words["news_agencies"],
+            junk_names=frozenset(n.upper() for n in d["junk_names"]["names"]),
+            government_body=re.compile(rf"\b({gov})\b", re.I),
+            reporting_nouns=words["reporting_nouns"],
+            speech_verbs=words["speech_verbs"],
+            negatable_heads=words["negatable_heads"],
+            market_moves=words["market_moves"],
+            concessive_marks=words["concessive_marks"],
+            antecedent_marks=words["antecedent_marks"],
+            facility_words=words["facility_words"],
+        )
+
+
 def _phrase_rx(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     if not phrases:
         return None
@@ -182,13 +129,14 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 class RuleSet:
     """Event rules and modality cues loaded from ``rules/``; compiled once."""
 
-    def __init__(self, rules: list[Rule], cues: list[Cue]) -> None:
+    def __init__(self, rules: list[Rule], cues: list[Cue], lexicon: Lexicon) -> None:
         ids = [r.id for r in rules] + [c.id for c in cues]
         dupes = [i for i, n in Counter(ids).items() if n > 1]
         if dupes:
             raise ValueError(f"duplicate rule ids: {dupes}")
         self.rules = rules
         self.cues = cues
+        self.lexicon = lexicon
         self._context = {r.id: _phrase_rx(r.context) for r in rules}
         self._exclude = {r.id: _phrase_rx(r.exclude) for r in rules}
         self._requires = {r.id: _phrase_rx(r.requires) for r in rules}
@@ -232,7 +180,7 @@ class RuleSet:
             )
             for c in _jsonl(d / "modality.jsonl")
         ]
-        return cls(rules, cues)
+        return cls(rules, cues, Lexicon.load(d / "lexicon.json"))
 
     def candidate(self, sentence: str) -> bool:
         return bool(self.prefilter and self.prefilter.search(sentence.lower()))
@@ -355,56 +303,11 @@ def _depth(tok: Any) -> int:
     return d
 
 
-NEGATABLE_HEADS = {
-    "agree",
-    "plan",
-    "decide",
-    "approve",
-    "consider",
-    "intend",
-    "impose",
-    "add",
-    "roll",
-    "lift",
-    "remove",
-    "cut",
-    "cancel",
-    "raise",
-    "levy",
-    "place",
-    "sanction",
-    "blacklist",
-    "scrap",
-    "close",
-    "abandon",
-    "delay",
-    "retaliate",
-    "pause",
-    "open",
-    "build",
-    "halt",
-    "shut",
-}
-SPEECH_VERBS = {
-    "say",
-    "tell",
-    "add",
-    "state",
-    "note",
-    "write",
-    "post",
-    "announce",
-    "explain",
-    "warn",
-    "insist",
-}
-
-
-def _speaker(tok: Any) -> bool:
+def _speaker(tok: Any, lex: Lexicon) -> bool:
     """Whether a name is the subject of a speech verb ("said X", "X told reporters")."""
     t = tok
     for _ in range(3):
-        if t.dep_ == "nsubj" and t.head.lemma_.lower() in SPEECH_VERBS:
+        if t.dep_ == "nsubj" and t.head.lemma_.lower() in lex.speech_verbs:
             return True
         if t.head is t or t.dep_ not in ("appos", "compound", "nsubj", "pobj", "prep"):
             return False
@@ -412,11 +315,11 @@ def _speaker(tok: Any) -> bool:
     return False
 
 
-def _negated(trig: Any) -> bool:
+def _negated(trig: Any, lex: Lexicon) -> bool:
     """'has not (actually) agreed to roll back tariffs': the trigger or a verb above it is negated."""
     t = trig
     for _ in range(3):
-        if t.lemma_.lower() in NEGATABLE_HEADS and any(c.dep_ == "neg" for c in t.children):
+        if t.lemma_.lower() in lex.negatable_heads and any(c.dep_ == "neg" for c in t.children):
             return True
         if t.head is t:
             break
@@ -532,7 +435,8 @@ class Extractor:
             trig.dep_ in ("acl", "relcl", "amod")
             and rule.milestone not in ("pause", "threat", "denial")
             and trig.sent.root.pos_ in ("VERB", "AUX")
-            and trig.head.lemma_.lower() not in REPORTING_NOUNS  # "its announcement that it will build": news
+            and trig.head.lemma_.lower()
+            not in self.rules.lexicon.reporting_nouns  # "its announcement that it will build": news
         ):
             return None  # a participle or relative clause describes a thing; it does not report news
         actors, explicit, targets, location = self._roles(rule, doc, trig)
@@ -542,7 +446,7 @@ class Extractor:
         for cue in self.rules.cues:  # "Washington asked Seoul to lower tariffs": a request, not an act
             if cue.effect == "drop" and rule.type in cue.types and heads & set(cue.head_lemmas):
                 return None
-        if _in_concessive_clause(trig):
+        if _in_concessive_clause(trig, self.rules.lexicon):
             return None  # "although agreements to build the plant were mired in doubt"
         event_date, future_date = self._event_date(doc, trig, article.published)
         if (
@@ -551,7 +455,7 @@ class Extractor:
             and rule.milestone in ("announcement", "construction", "delay")
         ):
             event_date = None  # "operation by the end of 2027" is the plan's target, not the event's date
-        if rule.type == "factory_opening" and _negated(trig):
+        if rule.type == "factory_opening" and _negated(trig, self.rules.lexicon):
             return None  # "the plant was not scrapped"
         today = bool(event_date and article.published and event_date == article.published[:10])
         status, cue_id = self._status(rule, doc, trig, lower, future_date, doc.text.lower(), today)
@@ -586,6 +490,7 @@ class Extractor:
 
     def _roles(self, rule: Rule, doc: Any, trig: Any) -> tuple[list[str], bool, list[str], str | None]:
         """(actors, actor_is_explicit, targets, location) of a rule firing at ``trig``."""
+        lex = self.rules.lexicon
         subj, passive_subj = _subject_tokens(trig)
         aside = _aside_tokens(doc, trig)
         subj -= aside
@@ -601,7 +506,7 @@ class Extractor:
                 ent.root.dep_ in ("nsubj", "appos", "compound")
                 and ge is None
                 and ent.label_ in ("PERSON", "ORG")
-                and _speaker(ent.root)
+                and _speaker(ent.root, lex)
                 and not (trig.left_edge.i <= ent.root.i <= trig.right_edge.i)
             ):
                 continue  # "..., said Under Secretary Brian Nelson": the speaker, not a party
@@ -645,13 +550,13 @@ class Extractor:
                         location = ge.canonical
                 continue
             name = _clean_name(ent.text)
-            if not name or name.lower() in NEWS_AGENCIES or name.upper() in JUNK_NAMES:
+            if not name or name.lower() in lex.news_agencies or name.upper() in lex.junk_names:
                 continue
             if sanctions:
                 if ent.label_ in ("ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART") and not in_subj:
                     targets.append(name)
             elif rule.type == "factory_opening":
-                if ent.label_ == "ORG" and not GOVERNMENT_BODY.search(name):
+                if ent.label_ == "ORG" and not lex.government_body.search(name):
                     actors.append((2 if in_subj else 1, name))
                 elif ent.label_ in ("GPE", "LOC", "FAC") and location is None:
                     location = name
@@ -668,7 +573,7 @@ class Extractor:
             if by_list and not explicit:
                 actors.append((2, by_list))
         if rule.type == "factory_opening":
-            facility = _facility_phrase(doc, trig)
+            facility = _facility_phrase(doc, trig, lex)
             if facility is None:
                 return [], False, [], None  # the facility word is not what the trigger speaks of
             targets.append(facility)
@@ -748,7 +653,9 @@ class Extractor:
         today: bool = False,
     ) -> tuple[str, str]:
         heads = _ancestor_lemmas(trig) | {trig.lemma_.lower()}
-        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(trig):
+        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(
+            trig, self.rules.lexicon
+        ):
             return "denied", "negation"
         if rule.temporary and any(p in lower for p in rule.temporary):
             return "paused", rule.id  # "cut the tariff to 30% for 90 days"
@@ -762,7 +669,9 @@ class Extractor:
                 ):
                     return "denied", cue.id
             return rule.status, rule.id
-        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(trig):
+        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(
+            trig, self.rules.lexicon
+        ):
             return "denied", "negation"
         for cue in self.rules.cues:
             if cue.effect != "status" or (cue.types and rule.type not in cue.types):
@@ -804,7 +713,7 @@ class Extractor:
                 if gap - slack > self.settings.background_days:
                     return True
         t = _governing_verb(trig)
-        if _in_antecedent_clause(trig):
+        if _in_antecedent_clause(trig, self.rules.lexicon):
             return True  # "... came just after the tariffs took effect": the cause, not the news
         for _ in range(4):
             if any(c.lower_ == "had" and c.dep_ in ("aux", "auxpass") for c in t.children):
@@ -916,7 +825,7 @@ class Extractor:
                         status,
                     ),
                     actors=tuple(actors[:3]),
-                    targets=_targets(g, actors),
+                    targets=_targets(g, actors, self.rules.lexicon),
                     location=location,
                     event_date=event_date,
                     confidence=round(conf, 3),
@@ -1049,7 +958,7 @@ def _amounts_compatible(a: set[str], b: set[str]) -> bool:
     return not ma or not mb or bool(ma & mb)
 
 
-def _targets(g: list[_Mention], actors: list[str]) -> tuple[str, ...]:
+def _targets(g: list[_Mention], actors: list[str], lex: Lexicon) -> tuple[str, ...]:
     """The group's parties; of a factory's several descriptions of its site, the most specific one."""
     names = [
         t
@@ -1058,7 +967,9 @@ def _targets(g: list[_Mention], actors: list[str]) -> tuple[str, ...]:
     ]
     if g[0].rule.type == "factory_opening":
         facility = [
-            t for t in names if any(w in t.lower().split() for w in FACILITY_WORDS) or t.startswith("site in")
+            t
+            for t in names
+            if any(w in t.lower().split() for w in lex.facility_words) or t.startswith("site in")
         ]
         others = [t for t in names if t not in facility]
         if facility:
@@ -1136,60 +1047,13 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-REPORTING_NOUNS = {
-    "announcement",
-    "plan",
-    "plans",
-    "decision",
-    "agreement",
-    "deal",
-    "move",
-    "pledge",
-    "commitment",
-    "proposal",
-    "intention",
-    "statement",
-    "order",
-    "proclamation",
-    "notice",
-    "rule",
-    "regulation",
-}
-
-
 def _clean_name(text: str) -> str:
     t = re.sub(r"^(the|a|an)\s+", "", text.strip(), flags=re.I)
     t = re.sub(r"['’]s$", "", t).strip(" ,.;:\"'()")
     return t if len(t) > 1 else ""
 
 
-FACILITY_WORDS = (
-    "factory",
-    "plant",
-    "fab",
-    "gigafactory",
-    "facility",
-    "foundry",
-    "line",
-    "mine",
-    "center",
-    "centre",
-    "campus",
-    "site",
-    "park",
-    "megafactory",
-    "base",
-    "hub",
-    "smelter",
-    "refinery",
-    "giga",
-    "project",
-    "complex",
-    "megafab",
-)
-
-
-def _facility_phrase(doc: Any, trig: Any) -> str | None:
+def _facility_phrase(doc: Any, trig: Any, lex: Lexicon) -> str | None:
     """The facility the trigger speaks of: a facility noun it governs, its subject, or itself."""
     verb = _governing_verb(trig)
     related = {t.i for t in trig.subtree} | {t.i for t in verb.subtree if t.i >= verb.i}
@@ -1209,9 +1073,9 @@ def _facility_phrase(doc: Any, trig: Any) -> str | None:
     best = None
     for chunk in doc.noun_chunks:
         root = chunk.root
-        at_root = root.lemma_.lower() in FACILITY_WORDS or root.lower_ in FACILITY_WORDS
+        at_root = root.lemma_.lower() in lex.facility_words or root.lower_ in lex.facility_words
         inside = any(
-            t.lower_ in FACILITY_WORDS for t in chunk if t.pos_ == "PROPN"
+            t.lower_ in lex.facility_words for t in chunk if t.pos_ == "PROPN"
         )  # "Giga Berlin", "Fab 52"
         if (at_root or inside) and root.i in related:
             dist = abs(root.i - trig.i) + (0 if at_root else 3)
@@ -1261,65 +1125,48 @@ def _subject_tokens(trig: Any) -> tuple[set[int], set[int]]:
     return subj, passive
 
 
-ANTECEDENT_MARKS = {"after", "since", "following", "because", "as"}
-MARKET_MOVES = {
-    "fall",
-    "drop",
-    "rise",
-    "slump",
-    "jump",
-    "tumble",
-    "gain",
-    "plunge",
-    "slide",
-    "sink",
-    "soar",
-    "surge",
-    "climb",
-    "decline",
-    "retreat",
-    "rally",
-    "dip",
-    "sag",
-}
-
-
-CONCESSIVE_MARKS = {"although", "though", "whereas", "whilst"}
-
-
-def _in_concessive_clause(trig: Any) -> bool:
+def _enclosing_clause(trig: Any, marks: frozenset[str], pcomp_heads: tuple[str, ...] = ()) -> Any | None:
+    """The adverbial clause around the trigger that ``marks`` introduce ("after", "although"...), or the
+    verb under a preposition in ``pcomp_heads`` ("after imposing ..."); None when there is none."""
     t = _governing_verb(trig)
     for _ in range(4):
-        if t.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in CONCESSIVE_MARKS for c in t.children):
-            return True
+        if t.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in marks for c in t.children):
+            return t
+        if pcomp_heads and t.dep_ == "pcomp" and t.head.lower_ in pcomp_heads:
+            return t
         if t.head is t:
-            return False
+            return None
         t = t.head
-    return False
+    return None
 
 
-def _in_antecedent_clause(trig: Any) -> bool:
+def _in_concessive_clause(trig: Any, lex: Lexicon) -> bool:
+    return _enclosing_clause(trig, lex.concessive_marks) is not None
+
+
+def _in_antecedent_clause(trig: Any, lex: Lexicon) -> bool:
     """Whether the trigger sits in an adverbial clause introduced by "after", "since", "because"..."""
-    t = _governing_verb(trig)
-    for _ in range(4):
-        if t.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ANTECEDENT_MARKS for c in t.children):
-            # "shares fell after China placed them on its list": a market move is no news; the cause is
-            return t.head.lemma_.lower() not in MARKET_MOVES
-        if t.dep_ == "pcomp" and t.head.lower_ in ("after", "following", "since"):
-            return True
-        if t.head is t:
-            return False
-        t = t.head
-    return False
+    clause = _enclosing_clause(trig, lex.antecedent_marks, ("after", "following", "since"))
+    if clause is None:
+        return False
+    if clause.dep_ == "advcl":
+        # "shares fell after China placed them on its list": a market move is no news; the cause is
+        return clause.head.lemma_.lower() not in lex.market_moves
+    return True
+
+
+def _side_clause_tokens(doc: Any, trig: Any, deps: tuple[str, ...]) -> set[int]:
+    """Tokens of clauses of the given kinds that do not contain the trigger."""
+    out: set[int] = set()
+    for tok in doc:
+        if tok.dep_ in deps and not (tok.left_edge.i <= trig.i <= tok.right_edge.i):
+            out.update(x.i for x in tok.subtree)
+    return out
 
 
 def _relative_tokens(doc: Any, trig: Any) -> set[int]:
     """Tokens of relative clauses that do not contain the trigger."""
-    skip: set[int] = set()
-    for tok in doc:
-        if tok.dep_ == "relcl" and not (tok.left_edge.i <= trig.i <= tok.right_edge.i):
-            skip.update(x.i for x in tok.subtree)
-    return skip
+    return _side_clause_tokens(doc, trig, ("relcl",))
 
 
 def _clause_text(doc: Any, trig: Any) -> str:
@@ -1330,8 +1177,4 @@ def _clause_text(doc: Any, trig: Any) -> str:
 
 def _aside_tokens(doc: Any, trig: Any) -> set[int]:
     """Tokens in adverbial or relative clauses that do not contain the trigger ("unless X does Y")."""
-    out: set[int] = set()
-    for tok in doc:
-        if tok.dep_ in ("advcl", "relcl") and not (tok.left_edge.i <= trig.i <= tok.right_edge.i):
-            out.update(x.i for x in tok.subtree)
-    return out
+    return _side_clause_tokens(doc, trig, ("advcl", "relcl"))

@@ -90,3 +90,21 @@ def test_gazetteer_fixes_what_the_small_model_gets_wrong(models):
     labels = {e.text: (e.label_, e.ent_id_) for e in doc.ents}
     assert labels["Sophgo"][0] == "COMPANY" and labels["Canaan"][0] == "COMPANY"
     assert labels["Trump"] == ("GOV", "auth.us.president")
+
+
+def test_word_lists_are_data_a_user_extends_without_code(tmp_path, models):
+    import shutil
+    from dataclasses import replace
+
+    from pipeline.events import Extractor
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    sentence = "OFAC sanctioned the Harbor Ledger exchange on Tuesday."
+    base = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models).extract(_article(sentence))
+    assert any("Harbor Ledger" in t for e in base for t in e.targets)
+    lex = json.loads((rules / "lexicon.json").read_text())
+    lex["news_agencies"].append("harbor ledger")  # say it is a news outlet, not a party
+    (rules / "lexicon.json").write_text(json.dumps(lex))
+    after = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models).extract(_article(sentence))
+    assert not any("Harbor Ledger" in t for e in after for t in e.targets)
