@@ -48,3 +48,21 @@ def test_every_setting_is_documented_in_the_readme():
     for key, _default, help_text in reference():
         assert f"`{key}`" in readme, f"README does not document {key}"
         assert help_text
+
+
+def test_json_log_format_gives_one_json_object_per_line(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    cfg = tmp_path / "j.toml"
+    cfg.write_text(
+        f'log_format = "json"\n[storage]\ndb = "{tmp_path / "j.db"}"\n'
+        '[[feeds]]\nname = "internal"\nurl = "http://127.0.0.1:9/feed.xml"\n'
+    )
+    res = CliRunner().invoke(main, ["once", "--config", str(cfg), "--drain", "0"])
+    assert res.exit_code == 0, res.output
+    logs = [json.loads(line) for line in res.stderr.splitlines() if line.startswith("{")]
+    assert any(r["level"] == "warning" and "blocked_address" in r["message"] for r in logs)

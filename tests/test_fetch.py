@@ -170,3 +170,43 @@ def test_retry_after_parsing():
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480.0) == 0.0
     assert parse_retry_after("garbage") is None
+
+
+def test_at_most_two_requests_at_once_to_one_host():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    live, peak, lock = [0], [0], threading.Lock()
+
+    class Slow(BaseHTTPRequestHandler):  # a threaded server, so only the client can limit concurrency
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            with lock:
+                live[0] += 1
+                peak[0] = max(peak[0], live[0])
+            time.sleep(0.3)
+            with lock:
+                live[0] -= 1
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        with Fetcher(NetworkSettings(allow_hosts=(f"127.0.0.1:{port}",))) as f:
+            threads = [
+                threading.Thread(target=f.get, args=(f"http://127.0.0.1:{port}/slow",)) for _ in range(6)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        server.shutdown()
+    assert peak[0] == 2
