@@ -71,11 +71,14 @@ def to_log(
             timing["dedup (embed + lookup)"] += time.perf_counter() - t2
             for art, mentions, vecs in zip(arts, found, vectors, strict=True):
                 t3 = time.perf_counter()
-                decisions = dedup.decide(store, art, mentions, vecs)
+                story = dedup.assign_story(store, art)
+                t3s = time.perf_counter()
+                decisions = dedup.decide(store, art, mentions, vecs, story=story)
                 t4 = time.perf_counter()
-                events += len(store.commit_article(art.id, decisions, lambda _e: []))
+                events += len(store.commit_article(art.id, decisions, lambda _e: [], story_id=story))
                 t5 = time.perf_counter()
-                timing["dedup (embed + lookup)"] += t4 - t3
+                timing["stories"] += t3s - t3
+                timing["dedup (embed + lookup)"] += t4 - t3s
                 timing["store"] += t5 - t4
             timing["store"] += t1 - t0
             timing["nlp + events"] += t2 - t1
@@ -109,7 +112,7 @@ def main() -> None:
     words = sum(len(t[3].split()) for t in texts)
     print(f"wires: {len(texts)} ({words / len(texts):.0f} words on average)")
 
-    timing = dict.fromkeys(["nlp + events", "dedup (embed + lookup)", "store"], 0.0)
+    timing = dict.fromkeys(["nlp + events", "dedup (embed + lookup)", "stories", "store"], 0.0)
     t0 = time.perf_counter()
     events = to_log(texts, settings, extractor, timing)
     ours = time.perf_counter() - t0
@@ -126,7 +129,7 @@ def main() -> None:
 
     gold = json.loads((CORPUS / "html" / "gold.json").read_text())["pages"][: args.pages]
     pages = [gzip.decompress((CORPUS / "html" / p["file"]).read_bytes()) for p in gold]
-    timing = dict.fromkeys(["extract", "nlp + events", "dedup (embed + lookup)", "store"], 0.0)
+    timing = dict.fromkeys(["extract", "nlp + events", "dedup (embed + lookup)", "stories", "store"], 0.0)
     t0 = time.perf_counter()
     pool = ExtractionPool(workers=2)  # as the pipeline does: both cores, a time limit per page
     pool.extract_many([(pages[0], None)])  # start the workers outside the timing

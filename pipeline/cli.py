@@ -9,12 +9,16 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from .store import Store
 
 from .config import EVENT_TYPES, STATUSES, ConfigError, Settings, load_settings, reference
 
@@ -226,6 +230,18 @@ def _short(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+@contextmanager
+def _opened(settings: Settings) -> Iterator[Store]:
+    """The log, opened for one command and closed after it."""
+    from .store import Store
+
+    store = Store.open(settings.storage.db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def emit(events: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "jsonl":
         for e in events:
@@ -344,17 +360,35 @@ def events(
 @click.argument("event_id", type=int)
 def event(config_path: str | None, event_id: int) -> None:
     """One event in full (JSON), with its related milestones."""
-    from .store import Store
-
     settings = _settings(config_path)
-    store = Store.open(settings.storage.db)
-    try:
-        e = store.export_event(event_id)
-    except KeyError as exc:
-        raise click.ClickException(f"no event {event_id}") from exc
-    finally:
-        store.close()
+    with _opened(settings) as store:
+        try:
+            e = store.export_event(event_id)
+        except KeyError as exc:
+            raise click.ClickException(f"no event {event_id}") from exc
     click.echo(json.dumps(e, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@config_option
+@click.argument("story_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+def story(config_path: str | None, story_id: int, fmt: str) -> None:
+    """A story's coverage: its articles (outlet, date, title) and the events each reports."""
+    settings = _settings(config_path)
+    with _opened(settings) as store:
+        rows = store.story(story_id)
+    if not rows:
+        raise click.ClickException(f"no story {story_id}")
+    for r in rows:
+        if fmt == "jsonl":
+            click.echo(json.dumps(r, ensure_ascii=False))
+        else:
+            copy = f" (copy of {r['copy_of']})" if r["copy_of"] else ""
+            events = ",".join(map(str, r["events"])) or "-"
+            click.echo(
+                f"{r['id']:>6}  {(r['published'] or '')[:10]:10}  {(r['outlet'] or '')[:24]:24}  events {events:8}  {r['title']}{copy}"
+            )
 
 
 @main.command()
@@ -365,14 +399,9 @@ def event(config_path: str | None, event_id: int) -> None:
 )
 def entity(config_path: str | None, name: str, fmt: str) -> None:
     """An entity's timeline: every event naming it (aliases included), oldest first."""
-    from .store import Store
-
     settings = _settings(config_path)
-    store = Store.open(settings.storage.db)
-    try:
+    with _opened(settings) as store:
         result = store.query_events(entities=_resolve_entities(settings, (name,)))
-    finally:
-        store.close()
     result.sort(key=lambda e: (e["event_date"] or e["first_seen"][:10], e["id"]))
     emit(result, fmt)
 
@@ -382,14 +411,9 @@ def entity(config_path: str | None, name: str, fmt: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path: str | None, as_json: bool) -> None:
     """Feeds (last success, last error, next poll, backoff), queues, outbox, webhooks, database size."""
-    from .store import Store
-
     settings = _settings(config_path)
-    store = Store.open(settings.storage.db)
-    try:
+    with _opened(settings) as store:
         st = store.status()
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps(st, indent=2, default=str))
         return
@@ -420,14 +444,9 @@ def status(config_path: str | None, as_json: bool) -> None:
 @click.argument("route", default="slack")
 def resume_alerts(config_path: str | None, route: str) -> None:
     """Re-queue a stopped webhook's parked alerts once its URL is fixed."""
-    from .store import Store
-
     settings = _settings(config_path)
-    store = Store.open(settings.storage.db)
-    try:
+    with _opened(settings) as store:
         n = store.resume_webhook(route)
-    finally:
-        store.close()
     click.echo(f"{n} alerts re-queued for {route}")
 
 
@@ -436,16 +455,12 @@ def resume_alerts(config_path: str | None, route: str) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup(config_path: str | None, path: str) -> None:
     """Copy the log (VACUUM INTO), then check the copy's integrity."""
-    from .store import Store
-
     settings = _settings(config_path)
-    store = Store.open(settings.storage.db)
-    try:
-        result = store.backup(path)
-    except FileExistsError as exc:
-        raise click.ClickException(f"{path} exists") from exc
-    finally:
-        store.close()
+    with _opened(settings) as store:
+        try:
+            result = store.backup(path)
+        except FileExistsError as exc:
+            raise click.ClickException(f"{path} exists") from exc
     click.echo(json.dumps(result))
     if result["integrity"] != "ok":
         sys.exit(1)

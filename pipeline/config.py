@@ -109,6 +109,10 @@ class DedupSettings:
     strong_similarity: float = setting(0.80, "Similarity that merges even without a shared target.")
     actor_similarity: float = setting(0.62, "Similarity that merges reports naming the same acting party.")
     window_days: int = setting(21, "Event dates further apart than this never merge.")
+    story_similarity: float = setting(
+        0.55, "Similarity at which a report merges with an event of the same type its story already carries."
+    )
+    story_window_days: int = setting(3, "Articles published further apart than this are never one story.")
 
 
 @dataclass(frozen=True)

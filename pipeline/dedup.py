@@ -7,19 +7,28 @@ thing (a threat, the tariff, its pause) as its lifecycle.
 
 Candidates come from the store already narrowed by type, milestone and date window, so the vector
 step is a brute-force dot product over a few rows.
+
+Every article also joins a story (``StoryClusterer``, below): the coverage of one happening across
+outlets, whatever it is. A report of an event its story already carries merges more readily.
 """
 
 from __future__ import annotations
 
+import heapq
+import json
+import math
 import re
-from dataclasses import dataclass
-from datetime import timedelta
+import sys
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import dates
-from .config import DedupSettings
+from .config import PROJECT_ROOT, DedupSettings
 from .events import GROUP_RX, _amounts_compatible
 from .nlp import Models
 from .records import Article, Decision, EventMention, StoredEvent
@@ -117,6 +126,24 @@ class Deduplicator:
     def __init__(self, settings: DedupSettings, models: Models) -> None:
         self.settings = settings
         self.models = models
+        self._stories: StoryClusterer | None = None
+
+    def assign_story(self, store: Store, article: Article) -> int:
+        """The story an article belongs to (its own id when it opens one); see ``StoryClusterer``."""
+        if self._stories is None:
+            self._stories = self._restore_stories(store)
+        assert article.id is not None
+        doc = StoryDoc.of(article.title, article.text)
+        return self._stories.assign(article.id, doc, _day(article.published))
+
+    def _restore_stories(self, store: Store) -> StoryClusterer:
+        """The clusterer as it stood: the articles of the last window, from the store."""
+        c = StoryClusterer(StoryModel.load(), window_days=self.settings.story_window_days)
+        since = iso(utcnow() - timedelta(days=self.settings.story_window_days))
+        for r in store.story_articles(since):
+            doc = StoryDoc.of(r["title"] or "", r["text"] or "")
+            c.restore(r["id"], doc, _day(r["published"]), r["story_id"])
+        return c
 
     def embed_batch(self, articles: list[Article], mentions: list[tuple[EventMention, ...]]) -> list[Any]:
         """The news mentions of several articles embedded in one model call (one array per article)."""
@@ -135,12 +162,18 @@ class Deduplicator:
         return out
 
     def decide(
-        self, store: Store, article: Article, mentions: tuple[EventMention, ...], vectors: Any | None = None
+        self,
+        store: Store,
+        article: Article,
+        mentions: tuple[EventMention, ...],
+        vectors: Any | None = None,
+        story: int | None = None,
     ) -> list[Decision]:
         """A decision per non-background mention: join an event or create one.
 
         ``vectors`` (from ``embed_batch``) saves a model call per article; decide and commit article by
-        article all the same, so that each sees the events the previous one created.
+        article all the same, so that each sees the events the previous one created. ``story`` (from
+        ``assign_story``) lets a report join an event its story already carries at a lower similarity.
         """
         news = [m for m in mentions if not m.background]
         if not news:
@@ -150,7 +183,8 @@ class Deduplicator:
         claimed: set[int] = set()
         anchor = _day(article.published)
         for m, v in zip(news, vecs, strict=True):
-            best = self.best_match(store, m, v, exclude=claimed, anchor=anchor)
+            in_story = store.story_event_ids(story, m.type) if story is not None else set()
+            best = self.best_match(store, m, v, exclude=claimed, anchor=anchor, in_story=in_story)
             related = self.lifecycle(store, m, v) if best is None else ()
             if best is not None:
                 claimed.add(best.event.id)
@@ -166,7 +200,9 @@ class Deduplicator:
             )
         return decisions
 
-    def same_event(self, m: EventMention, v: Any, ev: StoredEvent, anchor: str | None = None) -> Match | None:
+    def same_event(
+        self, m: EventMention, v: Any, ev: StoredEvent, anchor: str | None = None, in_story: bool = False
+    ) -> Match | None:
         """Whether mention ``m`` (embedding ``v``) reports stored event ``ev``."""
         if ev.type != m.type or ev.milestone != m.milestone or ev.embedding is None:
             return None
@@ -194,12 +230,20 @@ class Deduplicator:
             or (shared and sim >= self.settings.similarity)
             or (same_actor and sim >= self.settings.actor_similarity)
             or (same_actor and shared and same_day)  # same authority, same party, same day
+            # the same story, type, milestone and acting party
+            or (in_story and _actors_shared(m.actors, ev.actors) and sim >= self.settings.story_similarity)
         ):
             return Match(ev, sim, shared)
         return None
 
     def best_match(
-        self, store: Store, m: EventMention, v: Any, exclude: set[int], anchor: str | None = None
+        self,
+        store: Store,
+        m: EventMention,
+        v: Any,
+        exclude: set[int],
+        anchor: str | None = None,
+        in_story: set[int] | frozenset[int] = frozenset(),
     ) -> Match | None:
         when = m.event_date or anchor
         seen_after = iso(utcnow() - timedelta(days=max(self.settings.window_days * 3, 60)))
@@ -214,14 +258,14 @@ class Deduplicator:
         keep = [
             i
             for i in np.argsort(-sims)[:MAX_CANDIDATES].tolist()
-            if sims[i] >= floor or (m.event_date and dates_[i] == m.event_date)
+            if sims[i] >= floor or (m.event_date and dates_[i] == m.event_date) or ids[i] in in_story
         ]
         cands = store.events_by_id([ids[i] for i in keep])
         best: Match | None = None
         for ev in cands:
             if ev.id in exclude:
                 continue
-            match = self.same_event(m, v, ev, anchor)
+            match = self.same_event(m, v, ev, anchor, in_story=ev.id in in_story)
             if match and (
                 best is None
                 or (match.shared_targets, match.similarity) > (best.shared_targets, best.similarity)
@@ -260,66 +304,315 @@ _MILESTONES = {
 }
 
 
+# ---------------------------------------------------------------------------------------------------
+# Stories: which articles cover the same real-world happening, whatever it is.
+#
+# Event rows are deduplicated above, mention by mention. Independently of our event types, every
+# article also joins a story, online, as it arrives: a pair model (logistic regression over lexical
+# overlaps weighted by background word rarity) scores the article against the recent members of each
+# candidate story. The model's weights, threshold and training provenance live in
+# models/story_pair_v1.json (trained and measured on ECB+ by bench/ecbplus.py). Stories feed the
+# event merge (a report of the same type in the same story is the same event) and are visible to
+# analysts as articles.story_id.
+
+STORY_MODEL_PATH = PROJECT_ROOT / "models" / "story_pair_v1.json"
+_WORD = re.compile(r"[a-z][a-z'’\-]+|\d[\d.,]*")
+_NAME = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z])|\n")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+_FIGURE = re.compile(r"\b\d+\.\d+\b|\b\d+-\d+\b")
+LEAD_CHARS = 1500
+TEXT_CHARS = 5000
+VECTOR_TERMS = 120  # a text's vector keeps its heaviest terms (memory per remembered article)
+POSTING_TERMS = 10  # terms under which an article is found as a candidate
+
+
+@lru_cache(maxsize=200_000)
+def rarity(word: str) -> float:
+    """Background inverse document frequency: -log of the word's frequency in general English text."""
+    from wordfreq import word_frequency  # lazy: loads its English list once per process
+
+    return min(-math.log(max(word_frequency(word, "en"), 1e-8)), 18.0)
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS  # lazy: importing spacy pulls in torch
+
+    return frozenset(STOP_WORDS)
+
+
+def _vector(text: str) -> dict[str, float]:
+    stop = _stop_words()
+    counts: dict[str, int] = {}
+    for w in _WORD.findall(text.lower()):
+        w = _POSSESSIVE.sub("", w)
+        if w not in stop:
+            w = sys.intern(w)  # one copy of each word across the remembered articles
+            counts[w] = counts.get(w, 0) + 1
+    v = {w: (1 + math.log(n)) * rarity(w) for w, n in counts.items()}
+    if len(v) > VECTOR_TERMS:
+        v = dict(sorted(v.items(), key=lambda kv: -kv[1])[:VECTOR_TERMS])
+    return _unit(v)
+
+
+def _unit(v: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+    return {w: x / norm for w, x in v.items()}
+
+
+def _names(text: str) -> dict[str, float]:
+    """Capitalised words that do not open a sentence, weighted by rarity: a cheap proxy for names."""
+    stop = _stop_words()
+    out: dict[str, float] = {}
+    for chunk in _SENTENCE_END.split(text):
+        for k, w in enumerate(_NAME.findall(chunk)):
+            lw = _POSSESSIVE.sub("", w.lower())
+            if k and w[0].isupper() and not w.isupper() and lw not in stop:
+                out[sys.intern(lw)] = rarity(lw)
+    return _unit(out)
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(x * b.get(w, 0.0) for w, x in a.items())
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+@dataclass(frozen=True)
+class StoryDoc:
+    """What the story model reads of one article."""
+
+    lead: dict[str, float]
+    text: dict[str, float]
+    names: dict[str, float]
+    numbers: frozenset[str]
+    figures: frozenset[str]
+    years: frozenset[str]
+
+    @classmethod
+    def of(cls, title: str, text: str) -> StoryDoc:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("http")]
+        if title and (not lines or lines[0] != title.strip()):
+            lines.insert(0, title.strip())
+        lead = " ".join(lines[:3])[:LEAD_CHARS]
+        body = "\n".join(lines)[:TEXT_CHARS]
+        years = frozenset(_YEAR.findall(body))
+        return cls(
+            lead=_vector(lead),
+            text=_vector(body),
+            names=_names(body),
+            numbers=frozenset(_NUMBER.findall(body)) - years,
+            figures=frozenset(_FIGURE.findall(body)),
+            years=years,
+        )
+
+    def vocabulary(self) -> set[str]:
+        return set(self.lead) | set(self.text) | set(self.names)
+
+    def terms(self) -> list[tuple[str, float]]:
+        """The heaviest words of the lead and the names, with weights: where candidates are looked up."""
+        weights = dict(self.names)
+        for w, x in self.lead.items():
+            weights[w] = max(weights.get(w, 0.0), x)
+        return sorted(weights.items(), key=lambda kv: -kv[1])[:POSTING_TERMS]
+
+
+def pair_features(a: StoryDoc, b: StoryDoc) -> dict[str, float]:
+    """The pair model's inputs; models/story_pair_v1.json names the ones it weighs."""
+    return {
+        "lead_cosine": _cosine(a.lead, b.lead),
+        "text_cosine": _cosine(a.text, b.text),
+        "names_cosine": _cosine(a.names, b.names),
+        "numbers_jaccard": _jaccard(a.numbers, b.numbers),
+        "figures_jaccard": _jaccard(a.figures, b.figures),
+        "figures_clash": float(bool(a.figures and b.figures and not a.figures & b.figures)),
+        "years_clash": float(bool(a.years and b.years and not a.years & b.years)),
+    }
+
+
+@dataclass(frozen=True)
+class StoryModel:
+    """Logistic regression over ``pair_features``, and the story-joining threshold."""
+
+    name: str
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: str | Path = STORY_MODEL_PATH) -> StoryModel:
+        data = json.loads(Path(path).read_text())
+        return cls(
+            name=data["name"],
+            features=tuple(data["features"]),
+            weights=tuple(float(w) for w in data["weights"]),
+            bias=float(data["bias"]),
+            threshold=float(data["threshold"]),
+        )
+
+    def probability(self, a: StoryDoc, b: StoryDoc) -> float:
+        f = pair_features(a, b)
+        z = self.bias + sum(w * f[n] for n, w in zip(self.features, self.weights, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def story_score(probabilities: list[float]) -> float:
+    """An article against a story's members: mean pair probability, pulled up by the best member."""
+    return (2 * sum(probabilities) / len(probabilities) + max(probabilities)) / 3
+
+
+def _days_apart(a: str | None, b: str | None) -> int | None:
+    if not a or not b or len(a) < 10 or len(b) < 10:
+        return None
+    try:
+        return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days)
+    except ValueError:
+        return None
+
+
 @dataclass
-class _Story:
-    id: int
-    vectors: list[Any]
-    entities: dict[str, int]
+class _Remembered:
+    doc: StoryDoc
+    day: str | None
+    story: int
 
 
 class StoryClusterer:
-    """Online story-level clustering, article by article: the lead's embedding and its named parties.
+    """Online story clustering, article by article, over the articles of the last ``window_days``.
 
-    An article joins the story whose members it resembles most (best single member: embedding cosine,
-    blended with the share of its named people, organisations and places already in the story), when
-    that score passes ``threshold``; otherwise it starts a story. Groups coverage of one story across
-    outlets; calibrated on ECB+ by ``bench/ecbplus.py``.
+    ``assign`` scores a new article against the recent members of every story that shares one of its
+    heaviest words and joins the best story whose score passes the model's threshold; otherwise the
+    article opens a story whose id is its own key. Articles dated more than ``window_days`` apart are
+    never compared. Memory is bounded: at most ``max_articles`` are remembered (the oldest forgotten
+    first), none dated more than twice the window before the newest. State is in memory: the pipeline
+    restores it from the store at start.
     """
 
-    def __init__(self, models: Models, threshold: float = 0.6, entity_weight: float = 0.2) -> None:
-        self.models = models
-        self.threshold = threshold
-        self.entity_weight = entity_weight
-        self.stories: list[_Story] = []
+    def __init__(
+        self,
+        model: StoryModel,
+        window_days: int = 7,
+        max_members: int = 10,
+        max_candidates: int = 20,
+        max_posting: int = 500,
+        max_articles: int = 5000,
+        common_share: float = 0.05,
+        common_after: int = 200,
+    ) -> None:
+        self.model = model
+        self.window_days = window_days
+        self.max_members = max_members
+        self.max_candidates = max_candidates
+        self.max_posting = max_posting
+        self.max_articles = max_articles
+        self.common_share = common_share
+        self.common_after = common_after
+        self.df: dict[str, int] = {}  # remembered articles per word
+        self.articles: dict[int, _Remembered] = {}
+        self.members: dict[int, list[int]] = {}
+        self.postings: dict[str, set[int]] = {}
+        self.newest_day: str | None = None
 
-    @staticmethod
-    def lead(text: str, sentences: int = 3) -> str:
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("http")]
-        return " ".join(lines[:sentences])[:1500]
+    def __len__(self) -> int:
+        return len(self.articles)
 
-    def features(self, texts: list[str]) -> list[tuple[Any, set[str]]]:
-        leads = [self.lead(t) for t in texts]
-        vecs = self.models.embed(leads)
-        out = []
-        for v, doc in zip(vecs, self.models.nlp.pipe(leads, batch_size=32), strict=True):
-            ents = {
-                w
-                for e in doc.ents
-                if e.label_
-                in ("PERSON", "ORG", "GPE", "FAC", "LOC", "EVENT", "NORP", "COMPANY", "GOV", "AUTHORITY")
-                for w in re.findall(r"[a-z0-9]+", (e.ent_id_ or e.text).lower())
-                if len(w) > 2
-            }
-            out.append((v, ents))
-        return out
+    def assign(self, key: int, doc: StoryDoc, day: str | None = None) -> int:
+        """The story id for a new article (idempotent for a key already seen).
 
-    def score(self, v: Any, ents: set[str], story: _Story) -> float:
-        sim = max(float(np.dot(v, m)) for m in story.vectors)
-        if not ents or not story.entities:
-            return sim
-        overlap = sum(1 for e in ents if e in story.entities) / len(ents)
-        return (1 - self.entity_weight) * sim + self.entity_weight * overlap
+        ``day`` is the publication date (YYYY-MM-DD); without it the article is compared with every
+        article remembered.
+        """
+        if key in self.articles:
+            return self.articles[key].story
+        probe = self.without_common(doc)
+        best, best_score = key, self.model.threshold
+        for story, members in self._candidates(probe, day).items():
+            score = story_score([self.model.probability(probe, self.articles[k].doc) for k in members])
+            if score >= best_score:
+                best, best_score = story, score
+        self.restore(key, doc, day, best)
+        return best
 
-    def add(self, v: Any, ents: set[str]) -> int:
-        best, best_score = None, self.threshold
-        for s in self.stories:
-            sc = self.score(v, ents, s)
-            if sc >= best_score:
-                best, best_score = s, sc
-        if best is None:
-            best = _Story(id=len(self.stories), vectors=[], entities={})
-            self.stories.append(best)
-        best.vectors.append(v)
-        for e in ents:
-            best.entities[e] = best.entities.get(e, 0) + 1
-        return best.id
+    def without_common(self, doc: StoryDoc) -> StoryDoc:
+        """``doc`` without the words of this stream's boilerplate ("mln", "qtr", "price"): words in more
+        than ``common_share`` of the remembered articles, once ``common_after`` are remembered. Rare in
+        English, common in one feed's template, they would otherwise join unrelated articles."""
+        n = len(self.articles)
+        if n < self.common_after:
+            return doc
+        limit = self.common_share * n
+        common = {w for w in doc.vocabulary() if self.df.get(w, 0) > limit}
+        if not common:
+            return doc
+
+        def keep(v: dict[str, float]) -> dict[str, float]:
+            return _unit({w: x for w, x in v.items() if w not in common})
+
+        return replace(doc, lead=keep(doc.lead), text=keep(doc.text), names=keep(doc.names))
+
+    def restore(self, key: int, doc: StoryDoc, day: str | None, story: int) -> None:
+        """Remember an article already assigned to ``story``."""
+        self.articles[key] = _Remembered(doc, day, story)
+        for w in doc.vocabulary():
+            self.df[w] = self.df.get(w, 0) + 1
+        self.members.setdefault(story, []).append(key)
+        for w, _ in doc.terms():
+            self.postings.setdefault(w, set()).add(key)
+        if len(self.articles) > self.max_articles:
+            self._forget(next(iter(self.articles)))  # the oldest remembered (dicts keep insertion order)
+        if day and len(day) >= 10 and (self.newest_day is None or day[:10] > self.newest_day):
+            self.newest_day = day[:10]
+            self._evict()
+
+    def _candidates(self, doc: StoryDoc, day: str | None) -> dict[int, list[int]]:
+        """Stories of the remembered articles sharing the most weight of the new one's heaviest words;
+        words in more than ``max_posting`` remembered articles point nowhere in particular."""
+        shared: dict[int, float] = {}
+        for w, x in doc.terms():
+            keys = self.postings.get(w, ())
+            if len(keys) <= self.max_posting:
+                for k in keys:
+                    shared[k] = shared.get(k, 0.0) + x
+        top = heapq.nlargest(self.max_candidates, shared, key=shared.__getitem__)
+        stories: dict[int, list[int]] = {}
+        for story in dict.fromkeys(self.articles[k].story for k in top):
+            near = [
+                k
+                for k in self.members[story]
+                if (gap := _days_apart(day, self.articles[k].day)) is None or gap <= self.window_days
+            ]
+            if near:
+                stories[story] = near[-self.max_members :]
+        return stories
+
+    def _evict(self) -> None:
+        """Forget articles dated more than twice the window before the newest one."""
+        assert self.newest_day is not None
+        cutoff = (date.fromisoformat(self.newest_day) - timedelta(days=2 * self.window_days)).isoformat()
+        for k in [k for k, a in self.articles.items() if a.day and len(a.day) >= 10 and a.day[:10] < cutoff]:
+            self._forget(k)
+
+    def _forget(self, key: int) -> None:
+        a = self.articles.pop(key)
+        for w in a.doc.vocabulary():
+            if self.df[w] > 1:
+                self.df[w] -= 1
+            else:
+                del self.df[w]
+        self.members[a.story].remove(key)
+        if not self.members[a.story]:
+            del self.members[a.story]
+        for w, _ in a.doc.terms():
+            keys = self.postings.get(w)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.postings[w]

@@ -239,8 +239,9 @@ def _dedup_scores(
                 url=art.url, title=art.title, published=art.published, text=art.text, outlet=art.outlet
             )
             art = replace(art, id=aid)
-            decisions = dedup.decide(store, art, predicted[ai])
-            created = iter(store.commit_article(aid, decisions, lambda _e: []))
+            story = dedup.assign_story(store, art)
+            decisions = dedup.decide(store, art, predicted[ai], story=story)
+            created = iter(store.commit_article(aid, decisions, lambda _e: [], story_id=story))
             news = [i for i, m in enumerate(predicted[ai]) if not m.background]
             for idx, d in zip(news, decisions, strict=True):
                 event_of[(ai, idx)] = d.event_id if d.event_id is not None else next(created)

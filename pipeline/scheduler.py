@@ -261,9 +261,10 @@ class Pipeline:
                 try:
                     mentions = all_mentions[i] if all_mentions is not None else self.extractor.extract(art)
                     vectors = all_vectors[i] if all_vectors is not None else None
-                    decisions = self.dedup.decide(self.store, art, mentions, vectors)
+                    story = self.dedup.assign_story(self.store, art)
+                    decisions = self.dedup.decide(self.store, art, mentions, vectors, story=story)
                     created = self.store.commit_article(
-                        art.id, decisions, routes_for, self.settings.alerts.delay_seconds
+                        art.id, decisions, routes_for, self.settings.alerts.delay_seconds, story_id=story
                     )
                 except Exception as exc:
                     log.exception("article %s: processing failed", art.id)

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,6 +260,14 @@ def m007_actor_key(db: Database) -> None:
     db["events"].add_column("actor_key", str)
     db.execute("update events set actor_key = lower(coalesce(json_extract(actors, '$[0]'), ''))")
     db["events"].create_index(["type", "milestone", "actor_key", "anchor_date"])
+
+
+@migrations()
+def m008_story(db: Database) -> None:
+    """Every processed article joins a story (the id of the story's first article)."""
+    db["articles"].add_column("story_id", int)
+    db["articles"].create_index(["story_id"])
+    db["articles"].create_index(["processed_at"])
 
 
 # -- URL identity -------------------------------------------------------------------------------
@@ -719,6 +727,37 @@ class Store:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
+    def story_articles(self, processed_after: str) -> Iterator[dict[str, Any]]:
+        """Processed articles with a story, oldest first: what the story clusterer restores at start."""
+        yield from self.db.query(
+            "select id, title, text, published, processed_at, story_id from articles "
+            "where processed_at >= ? and story_id is not null order by processed_at, id",
+            [processed_after],
+        )
+
+    def story(self, story_id: int) -> list[dict[str, Any]]:
+        """The articles of one story, oldest first, with the events each reports."""
+        rows = list(
+            self.db.query(
+                "select a.id, a.published, a.outlet, a.title, a.url, a.copy_of, "
+                "(select json_group_array(distinct s.event_id) from sources s where s.article_id = a.id) "
+                "as events from articles a where a.story_id = ? order by a.processed_at, a.id",
+                [story_id],
+            )
+        )
+        for r in rows:
+            r["events"] = sorted(e for e in json.loads(r["events"] or "[]") if e is not None)
+        return rows
+
+    def story_event_ids(self, story_id: int, type_: str) -> set[int]:
+        """Events of one type that articles of a story already report."""
+        rows = self.db.execute(
+            "select distinct s.event_id from articles a join sources s on s.article_id = a.id "
+            "join events e on e.id = s.event_id where a.story_id = ? and e.type = ?",
+            [story_id, type_],
+        ).fetchall()
+        return {r[0] for r in rows}
+
     def events_by_id(self, ids: list[int]) -> list[StoredEvent]:
         if not ids:
             return []
@@ -746,6 +785,7 @@ class Store:
         decisions: list[Decision],
         routes_for: Callable[[dict[str, Any]], list[str]],
         alert_delay_seconds: float = 0.0,
+        story_id: int | None = None,
     ) -> list[int]:
         """Write an article's events, sources and outbox rows, and mark it done, in one transaction.
 
@@ -844,6 +884,7 @@ class Store:
                 {
                     "state": "done",
                     "processed_at": now,
+                    "story_id": story_id,
                     "event_count": len(decisions),
                     "error_reason": None,
                     "error": None,
@@ -913,7 +954,11 @@ class Store:
         if r is None:
             raise KeyError(event_id)
         sources = []
-        for s in self.db.query("select * from sources where event_id = ? order by id", [event_id]):
+        for s in self.db.query(
+            "select s.*, a.story_id from sources s left join articles a on a.id = s.article_id "
+            "where s.event_id = ? order by s.id",
+            [event_id],
+        ):
             sources.append(
                 {
                     "url": s["url"],
@@ -923,6 +968,7 @@ class Store:
                     "evidence": json.loads(s["evidence"] or "[]"),
                     "status": s["status"],
                     "syndicated_copy": s["origin"] is not None,
+                    "story_id": s["story_id"],
                 }
             )
         related = [

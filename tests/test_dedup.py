@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import numpy as np
 import pytest
 
 from pipeline.config import DedupSettings
-from pipeline.dedup import Deduplicator
-from pipeline.records import Article
+from pipeline.dedup import Deduplicator, mention_text
+from pipeline.records import Article, StoredEvent
 from pipeline.store import Store
 
 
@@ -24,8 +26,9 @@ def env(tmp_path, extractor, models):
         art = Article(
             id=aid, url=f"https://o{n[0]}.test/a", title=title, outlet="o", published=published, text=text
         )
-        decisions = dedup.decide(store, art, extractor.extract(art))
-        created = iter(store.commit_article(aid, decisions, lambda _e: []))
+        story = dedup.assign_story(store, art)
+        decisions = dedup.decide(store, art, extractor.extract(art), story=story)
+        created = iter(store.commit_article(aid, decisions, lambda _e: [], story_id=story))
         return [d.event_id if d.event_id is not None else next(created) for d in decisions]
 
     yield ingest, store
@@ -115,3 +118,44 @@ def test_window_keeps_events_months_apart_separate(env):
 def test_settings_are_used(env, models):
     strict = Deduplicator(replace(DedupSettings(), similarity=1.01, strong_similarity=1.01), models)
     assert strict.settings.similarity > 1
+
+
+def test_a_report_in_the_same_story_merges_at_the_story_similarity(extractor, models):
+    """Two outlets on one designation, neither placed in time; the second's target came out as an
+    official's title, so the reports share no party: only their shared story joins them."""
+    dedup = Deduplicator(DedupSettings(), models)
+
+    def report(n: int, title: str, text: str) -> tuple[Any, Any]:
+        art = Article(id=n, url=f"https://o{n}.test/a", title=title, outlet="o", published=None, text=text)
+        (m,) = extractor.extract(art)
+        return m, models.embed([mention_text(art, m)])[0]
+
+    m1, v1 = report(
+        1,
+        "Treasury sanctions Korvex crypto mixer",
+        "The U.S. Treasury Department's Office of Foreign Assets Control on Friday sanctioned Korvex, a "
+        "virtual currency mixer it said laundered $20.5 million for North Korean hackers.",
+    )
+    m2, v2 = report(
+        2,
+        "US blacklists Korvex over North Korea laundering",
+        "Korvex, a service that obscures the trail of bitcoin payments, was added to the SDN list on "
+        "Friday after U.S. officials tied it to $20.5 million in stolen funds moved for North Korea.",
+    )
+    assert m1.type == m2.type and m1.milestone == m2.milestone and m1.actors == m2.actors
+    ev = StoredEvent(
+        id=7,
+        type=m1.type,
+        status=m1.status,
+        milestone=m1.milestone,
+        actors=m1.actors,
+        targets=m1.targets,
+        event_date=None,
+        first_seen="2026-03-13T00:00:00Z",
+        embedding=np.asarray(v1, dtype=np.float32).tobytes(),
+    )
+    other = replace(m2, targets=("Under Secretary",), event_date=None)
+    s = DedupSettings()
+    assert s.story_similarity <= float(v1 @ v2) < s.strong_similarity
+    assert dedup.same_event(other, v2, ev) is None
+    assert dedup.same_event(other, v2, ev, in_story=True) is not None

@@ -62,6 +62,18 @@ def test_once_twice_builds_the_log_and_alerts_exactly_once(tmp_path, demo_site, 
     assert len(listing["sources"]) == 3
     assert listing["independent_sources"] == 2
     assert len({s["url"] for s in listing["sources"]}) == 3
+    # ... and the three articles are one story, which `story` lists without the unrelated news
+    (story,) = {s["story_id"] for s in listing["sources"]}
+    res = run_cli("story", str(story), "--config", str(config), "--format", "jsonl")
+    assert res.returncode == 0, res.stderr
+    coverage = [json.loads(line) for line in res.stdout.splitlines()]
+    assert {r["url"] for r in coverage} >= {s["url"] for s in listing["sources"]}
+    assert all(
+        listing["id"] in r["events"] for r in coverage if r["url"] in {s["url"] for s in listing["sources"]}
+    )
+    assert not any(
+        x in r["url"] for r in coverage for x in ("bitcoin-price", "exchange-volumes", "trade-deficit")
+    )
 
     tariffs = {
         (e["actors"][0] if e["actors"] else None, e["status"])

@@ -1,0 +1,153 @@
+"""Stories: online grouping of the articles that cover one happening, with the shipped pair model."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from pipeline.config import PROJECT_ROOT, DedupSettings
+from pipeline.dedup import Deduplicator, StoryClusterer, StoryDoc, StoryModel, pair_features
+from pipeline.records import Article
+from pipeline.store import Store
+
+# Two confusable happenings: the same company opens a plant twice, in other places and other years.
+OHIO = [
+    (
+        "Korvath Energy opens battery plant in Lordstown",
+        "Korvath Energy opened its battery cell plant in Lordstown, Ohio, on Tuesday, with 1,200 jobs "
+        "and an annual capacity of 30 gigawatt-hours.\nGovernor Mike DeWine cut the ribbon alongside "
+        "chief executive Lena Marsh, who said the $2.3 billion site would supply pickup trucks built "
+        "in Michigan.\nProduction starts in the second quarter of 2025.",
+    ),
+    (
+        "Korvath starts up $2.3 billion Ohio cell factory",
+        "Battery maker Korvath Energy on Tuesday opened a $2.3 billion cell factory in Lordstown, Ohio, "
+        "that will employ 1,200 people.\nChief executive Lena Marsh said the plant's 30 gigawatt-hours "
+        "a year would go to pickup trucks assembled in Michigan. Ohio Governor Mike DeWine attended.",
+    ),
+    (
+        "Lordstown welcomes Korvath battery jobs",
+        "Lordstown celebrated on Tuesday as Korvath Energy opened its battery plant, bringing 1,200 jobs "
+        "to the Ohio village.\nThe 30 gigawatt-hour factory cost $2.3 billion, Lena Marsh, Korvath's "
+        "chief executive, told reporters. Mike DeWine, the governor, spoke at the opening.",
+    ),
+]
+POLAND = [
+    (
+        "Korvath Energy opens battery plant in Wroclaw",
+        "Korvath Energy opened a battery cell plant near Wroclaw, Poland, on Thursday, its first in "
+        "Europe, with 800 jobs and 12 gigawatt-hours of annual capacity.\nPolish Deputy Prime Minister "
+        "Krzysztof Gawkowski attended; the site cost 1.4 billion euros and will supply Volkswagen.\n"
+        "The company said output would reach full speed in 2028.",
+    ),
+    (
+        "Korvath's first European cell factory opens in Poland",
+        "Battery maker Korvath Energy on Thursday opened its 1.4 billion euro cell factory outside "
+        "Wroclaw, Poland, employing 800 people.\nThe 12 gigawatt-hour plant will sell to Volkswagen, "
+        "and Krzysztof Gawkowski, Poland's deputy prime minister, called it a milestone.",
+    ),
+]
+
+
+def _doc(title: str, text: str) -> StoryDoc:
+    return StoryDoc.of(title, text)
+
+
+def test_shipped_model_reads_only_features_that_exist():
+    data = json.loads((PROJECT_ROOT / "models" / "story_pair_v1.json").read_text())
+    model = StoryModel.load()
+    assert model.name == data["name"] == "story_pair_v1"
+    names = set(pair_features(_doc(*OHIO[0]), _doc(*OHIO[1])))
+    assert set(model.features) <= names
+    assert len(model.weights) == len(model.features)
+    assert 0.0 < model.threshold < 1.0
+
+
+def test_coverage_of_one_opening_groups_and_the_other_opening_stays_apart():
+    c = StoryClusterer(StoryModel.load(), window_days=3)
+    articles = [("ohio", i, t, x) for i, (t, x) in enumerate(OHIO)] + [
+        ("poland", i, t, x) for i, (t, x) in enumerate(POLAND)
+    ]
+    # interleave arrivals: Poland arrives between Ohio reports
+    order = [articles[0], articles[3], articles[1], articles[4], articles[2]]
+    story = {(g, i): c.assign(k, _doc(t, x)) for k, (g, i, t, x) in enumerate(order)}
+    assert story["ohio", 0] == story["ohio", 1] == story["ohio", 2]
+    assert story["poland", 0] == story["poland", 1]
+    assert story["ohio", 0] != story["poland", 0]
+    assert story["ohio", 0] == 0  # a story's id is the key of its first article
+
+
+def test_same_text_outside_the_window_is_another_story():
+    c = StoryClusterer(StoryModel.load(), window_days=3)
+    first = c.assign(1, _doc(*OHIO[0]), "2026-03-10")
+    assert c.assign(2, _doc(*OHIO[1]), "2026-03-11") == first
+    assert c.assign(2, _doc(*OHIO[1]), "2026-03-11") == first  # idempotent for a key already seen
+    assert c.assign(3, _doc(*OHIO[2]), "2026-03-20") != first  # nine days later: never compared
+
+
+def test_old_articles_are_forgotten():
+    c = StoryClusterer(StoryModel.load(), window_days=3)
+    c.assign(1, _doc(*OHIO[0]), "2026-03-01")
+    c.assign(2, _doc(*POLAND[0]), "2026-03-02")
+    assert len(c) == 2
+    c.assign(3, _doc(*POLAND[1]), "2026-03-12")  # more than twice the window after the first two
+    assert len(c) == 1
+    assert all(k in c.articles for k in c.postings.get("korvath", set()))
+    capped = StoryClusterer(StoryModel.load(), max_articles=2)
+    for k, (t, x) in enumerate(OHIO):
+        capped.assign(k, _doc(t, x))
+    assert sorted(capped.articles) == [1, 2]  # the oldest is forgotten first
+    assert sum(len(m) for m in capped.members.values()) == 2
+    assert set(capped.df) == set().union(*(a.doc.vocabulary() for a in capped.articles.values()))
+
+
+def test_stories_are_stored_and_survive_a_restart(tmp_path, models):
+    path = tmp_path / "s.db"
+
+    def process(store: Store, dedup: Deduplicator, n: int, title: str, text: str) -> int:
+        url = f"https://outlet{n}.test/a"
+        aid, _ = store.add_article(url=url, title=title, published="2026-03-10", text=text)
+        art = Article(id=aid, url=url, title=title, outlet=f"o{n}", published="2026-03-10", text=text)
+        story = dedup.assign_story(store, art)
+        store.commit_article(aid, dedup.decide(store, art, (), story=story), lambda _e: [], story_id=story)
+        return aid
+
+    store = Store.open(path)
+    first = process(store, Deduplicator(DedupSettings(), models), 1, *OHIO[0])
+    other = process(store, Deduplicator(DedupSettings(), models), 2, *POLAND[0])
+    store.close()
+    # a new process: the clusterer is restored from the file, and the follow-up joins the first story
+    store = Store.open(path)
+    follow = process(store, Deduplicator(DedupSettings(), models), 3, *OHIO[1])
+    store.close()
+    con = sqlite3.connect(path)
+    rows = dict(con.execute("select id, story_id from articles").fetchall())
+    con.close()
+    assert rows[first] == first
+    assert rows[follow] == first
+    assert rows[other] == other
+
+
+def _earnings(i: int) -> tuple[str, str]:
+    company = ["Quillon", "Varda", "Ostrel", "Bexley", "Morrow", "Tansy", "Halvard", "Crestine"][i % 8]
+    return (
+        f"{company} Corp quarterly net",
+        f"Qtr shr {10 + i} cts vs {20 + 2 * i} cts\nQtr net {1.5 + i} mln dlrs vs {3.5 + i} mln dlrs\n"
+        f"Revs {40 + 3 * i} mln dlrs vs {45 + 3 * i} mln dlrs\nNOTE: {company} Corp is based in Delaware.",
+    )
+
+
+def test_a_feeds_boilerplate_does_not_join_unrelated_articles():
+    """Templated items (earnings tables) share words rare in English but common in the stream; once
+    enough articles are remembered those words stop counting, and each company is its own story."""
+    model = StoryModel.load()
+    plain = StoryClusterer(model, common_after=10**9)
+    filtered = StoryClusterer(model, common_after=6, common_share=0.3)
+    stories_plain, stories_filtered = set(), set()
+    for i in range(16):
+        stories_plain.add(plain.assign(i, _doc(*_earnings(i))))
+        stories_filtered.add(filtered.assign(i, _doc(*_earnings(i))))
+    assert len(stories_plain) < 8  # without the filter, the template groups different companies
+    assert len(stories_filtered) >= 8  # with it, at least one story per company
+    probe = filtered.without_common(_doc(*_earnings(3)))
+    assert "mln" not in probe.text and "dlrs" not in probe.text and "bexley" in probe.text
