@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from pipeline.dedup import (  # noqa: E402
+    PAIR_FEATURES,
     STORY_MODEL_PATH,
     StoryClusterer,
     StoryDoc,
@@ -38,15 +39,7 @@ from pipeline.dedup import (  # noqa: E402
 )
 
 ECB = ROOT.parent / "shared" / "corpus" / "dedup" / "ecbplus"
-FEATURES = (
-    "lead_cosine",
-    "text_cosine",
-    "names_cosine",
-    "numbers_jaccard",
-    "figures_jaccard",
-    "figures_clash",
-    "years_clash",
-)
+FEATURES = PAIR_FEATURES
 THRESHOLDS = [round(0.30 + 0.025 * k, 3) for k in range(17)]
 ORDERS = 8
 

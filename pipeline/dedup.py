@@ -140,7 +140,7 @@ class Deduplicator:
         """The clusterer as it stood: the articles of the last window, from the store."""
         c = StoryClusterer(StoryModel.load(), window_days=self.settings.story_window_days)
         since = iso(utcnow() - timedelta(days=self.settings.story_window_days))
-        for r in store.story_articles(since):
+        for r in store.story_articles(since, c.max_articles):
             doc = StoryDoc.of(r["title"] or "", r["text"] or "")
             c.restore(r["id"], doc, _day(r["published"]), r["story_id"])
         return c
@@ -424,6 +424,17 @@ class StoryDoc:
         return sorted(weights.items(), key=lambda kv: -kv[1])[:POSTING_TERMS]
 
 
+PAIR_FEATURES = (
+    "lead_cosine",
+    "text_cosine",
+    "names_cosine",
+    "numbers_jaccard",
+    "figures_jaccard",
+    "figures_clash",
+    "years_clash",
+)
+
+
 def pair_features(a: StoryDoc, b: StoryDoc) -> dict[str, float]:
     """The pair model's inputs; models/story_pair_v1.json names the ones it weighs."""
     return {
@@ -450,6 +461,9 @@ class StoryModel:
     @classmethod
     def load(cls, path: str | Path = STORY_MODEL_PATH) -> StoryModel:
         data = json.loads(Path(path).read_text())
+        unknown = set(data["features"]) - set(PAIR_FEATURES)
+        if unknown or len(data["weights"]) != len(data["features"]):
+            raise ValueError(f"{path}: weights do not match the pair features ({', '.join(sorted(unknown))})")
         return cls(
             name=data["name"],
             features=tuple(data["features"]),

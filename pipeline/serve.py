@@ -40,6 +40,14 @@ CANNED = {
         "join events e on e.id = ee.event_id where ee.entity = :entity "
         "order by coalesce(e.event_date, e.first_seen)",
     },
+    "stories": {
+        "title": "Stories",
+        "description": "Happenings covered by more than one article, with their outlets and titles, newest first.",
+        "sql": "select story_id, count(*) as articles, count(distinct outlet) as outlets, "
+        "min(published) as first_published, max(processed_at) as last_processed, "
+        "group_concat(title, ' | ') as titles from articles where story_id is not null "
+        "group by story_id having count(*) > 1 order by last_processed desc limit 100",
+    },
 }
 
 

@@ -727,12 +727,14 @@ class Store:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
-    def story_articles(self, processed_after: str) -> Iterator[dict[str, Any]]:
-        """Processed articles with a story, oldest first: what the story clusterer restores at start."""
+    def story_articles(self, processed_after: str, limit: int) -> Iterator[dict[str, Any]]:
+        """The newest ``limit`` processed articles with a story, oldest first: what the story clusterer
+        restores at start."""
         yield from self.db.query(
-            "select id, title, text, published, processed_at, story_id from articles "
-            "where processed_at >= ? and story_id is not null order by processed_at, id",
-            [processed_after],
+            "select * from (select id, title, text, published, processed_at, story_id from articles "
+            "where processed_at >= ? and story_id is not null order by processed_at desc, id desc limit ?) "
+            "order by processed_at, id",
+            [processed_after, limit],
         )
 
     def story(self, story_id: int) -> list[dict[str, Any]]:

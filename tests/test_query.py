@@ -70,14 +70,17 @@ def log(tmp_path):
             ),
         ),
     ]
-    ids = {}
+    ids, articles = {}, {}
     for key, m in rows:
         aid, _ = s.add_article(
             url=f"https://{key}.test/x", title=f"title {key}", published=None, text=key * 200
         )
-        (ids[key],) = s.commit_article(aid, [decision(m)], lambda _e: [])
+        articles[key] = aid
+        (ids[key],) = s.commit_article(aid, [decision(m)], lambda _e: [], story_id=aid)
     aid, _ = s.add_article(url="https://a2.test/x", title="second report", published=None, text="z" * 200)
-    s.commit_article(aid, [decision(rows[0][1], event_id=ids["a"])], lambda _e: [])
+    # the second report of "a" is in a's story
+    s.commit_article(aid, [decision(rows[0][1], event_id=ids["a"])], lambda _e: [], story_id=articles["a"])
+    ids["story_a"] = articles["a"]
     s.close()
     cfg = tmp_path / "q.toml"
     cfg.write_text(f'[storage]\ndb = "{db}"\n')
@@ -167,6 +170,8 @@ def test_serve_datasette_with_canned_queries(log):
         assert [r["id"] for r in factories["rows"]] == [ids["d"]]
         timeline = get("/q/entity_timeline.json?_shape=objects&entity=Sinbad.io")
         assert [r["id"] for r in timeline["rows"]] == [ids["b"]]
+        stories = get("/q/stories.json?_shape=objects")
+        assert [(r["story_id"], r["articles"]) for r in stories["rows"]] == [(ids["story_a"], 2)]
         facets = get("/q/events.json?_facet=type&_facet=status")
         assert '"type"' in json.dumps(facets["facet_results"]) and '"status"' in json.dumps(
             facets["facet_results"]

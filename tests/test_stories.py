@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from pipeline.config import PROJECT_ROOT, DedupSettings
-from pipeline.dedup import Deduplicator, StoryClusterer, StoryDoc, StoryModel, pair_features
+from pipeline.dedup import PAIR_FEATURES, Deduplicator, StoryClusterer, StoryDoc, StoryModel, pair_features
 from pipeline.records import Article
 from pipeline.store import Store
 
@@ -58,7 +60,7 @@ def test_shipped_model_reads_only_features_that_exist():
     model = StoryModel.load()
     assert model.name == data["name"] == "story_pair_v1"
     names = set(pair_features(_doc(*OHIO[0]), _doc(*OHIO[1])))
-    assert set(model.features) <= names
+    assert names == set(PAIR_FEATURES) and set(model.features) <= names
     assert len(model.weights) == len(model.features)
     assert 0.0 < model.threshold < 1.0
 
@@ -151,3 +153,11 @@ def test_a_feeds_boilerplate_does_not_join_unrelated_articles():
     assert len(stories_filtered) >= 8  # with it, at least one story per company
     probe = filtered.without_common(_doc(*_earnings(3)))
     assert "mln" not in probe.text and "dlrs" not in probe.text and "bexley" in probe.text
+
+
+def test_a_model_file_that_does_not_match_the_features_is_refused(tmp_path):
+    data = json.loads((PROJECT_ROOT / "models" / "story_pair_v1.json").read_text())
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data | {"features": [*data["features"][:-1], "colour_cosine"]}))
+    with pytest.raises(ValueError, match="colour_cosine"):
+        StoryModel.load(bad)
