@@ -483,13 +483,20 @@ def story_score(probabilities: list[float]) -> float:
     return (2 * sum(probabilities) / len(probabilities) + max(probabilities)) / 3
 
 
-def _days_apart(a: str | None, b: str | None) -> int | None:
-    if not a or not b or len(a) < 10 or len(b) < 10:
+def _calendar_day(day: str | None) -> str | None:
+    """YYYY-MM-DD when ``day`` starts with a real calendar date, else None (a month, a typo)."""
+    if not day or len(day) < 10:
         return None
     try:
-        return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days)
+        return date.fromisoformat(day[:10]).isoformat()
     except ValueError:
         return None
+
+
+def _days_apart(a: str | None, b: str | None) -> int | None:
+    if not a or not b:
+        return None
+    return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
 
 
 @dataclass
@@ -513,7 +520,7 @@ class StoryClusterer:
     def __init__(
         self,
         model: StoryModel,
-        window_days: int = 7,
+        window_days: int = 3,
         max_members: int = 10,
         max_candidates: int = 20,
         max_posting: int = 500,
@@ -546,6 +553,7 @@ class StoryClusterer:
         """
         if key in self.articles:
             return self.articles[key].story
+        day = _calendar_day(day)
         probe = self.without_common(doc)
         best, best_score = key, self.model.threshold
         for story, members in self._candidates(probe, day).items():
@@ -574,6 +582,7 @@ class StoryClusterer:
 
     def restore(self, key: int, doc: StoryDoc, day: str | None, story: int) -> None:
         """Remember an article already assigned to ``story``."""
+        day = _calendar_day(day)
         self.articles[key] = _Remembered(doc, day, story)
         for w in doc.vocabulary():
             self.df[w] = self.df.get(w, 0) + 1
@@ -582,8 +591,8 @@ class StoryClusterer:
             self.postings.setdefault(w, set()).add(key)
         if len(self.articles) > self.max_articles:
             self._forget(next(iter(self.articles)))  # the oldest remembered (dicts keep insertion order)
-        if day and len(day) >= 10 and (self.newest_day is None or day[:10] > self.newest_day):
-            self.newest_day = day[:10]
+        if day and (self.newest_day is None or day > self.newest_day):
+            self.newest_day = day
             self._evict()
 
     def _candidates(self, doc: StoryDoc, day: str | None) -> dict[int, list[int]]:
@@ -611,7 +620,7 @@ class StoryClusterer:
         """Forget articles dated more than twice the window before the newest one."""
         assert self.newest_day is not None
         cutoff = (date.fromisoformat(self.newest_day) - timedelta(days=2 * self.window_days)).isoformat()
-        for k in [k for k, a in self.articles.items() if a.day and len(a.day) >= 10 and a.day[:10] < cutoff]:
+        for k in [k for k, a in self.articles.items() if a.day and a.day < cutoff]:
             self._forget(k)
 
     def _forget(self, key: int) -> None:

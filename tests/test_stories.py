@@ -161,3 +161,11 @@ def test_a_model_file_that_does_not_match_the_features_is_refused(tmp_path):
     bad.write_text(json.dumps(data | {"features": [*data["features"][:-1], "colour_cosine"]}))
     with pytest.raises(ValueError, match="colour_cosine"):
         StoryModel.load(bad)
+
+
+def test_a_date_that_is_not_a_day_counts_as_undated():
+    c = StoryClusterer(StoryModel.load(), window_days=3)
+    first = c.assign(1, _doc(*OHIO[0]), "2026-13-45")  # no such day: compared with everything
+    assert c.assign(2, _doc(*OHIO[1]), "2026-03") == first  # a month only: the same
+    assert c.assign(3, _doc(*OHIO[2]), "2026-03-11T09:00:00Z") == first
+    assert c.articles[1].day is None and c.articles[3].day == "2026-03-11"
