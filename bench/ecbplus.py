@@ -39,7 +39,7 @@ from pipeline.dedup import (  # noqa: E402
 )
 
 ECB = ROOT.parent / "shared" / "corpus" / "dedup" / "ecbplus"
-FEATURES = PAIR_FEATURES
+
 THRESHOLDS = [round(0.30 + 0.025 * k, 3) for k in range(17)]
 ORDERS = 8
 
@@ -112,24 +112,24 @@ def main() -> None:
         rng = random.Random(0)
         cross = [(a, b) for a, b in (rng.sample(own_ids, 2) for _ in range(3000)) if topic[a] != topic[b]]
         train = own + cross
-        x = np.array([[pair_features(probe[a], docs[b])[n] for n in FEATURES] for a, b in train])
+        x = np.array([[pair_features(probe[a], docs[b])[n] for n in PAIR_FEATURES] for a, b in train])
         y = np.array([gold[a] == gold[b] for a, b in train])
         lr = LogisticRegression(C=10.0, max_iter=5000).fit(x, y)
         weights = tuple(round(float(w), 4) for w in lr.coef_[0])
         bias = round(float(lr.intercept_[0]), 4)
         best = None
         for th in THRESHOLDS:  # the threshold, over three arrival orders
-            m = StoryModel("story_pair_v1", FEATURES, weights, bias, th)
+            m = StoryModel("story_pair_v1", PAIR_FEATURES, weights, bias, th)
             f1 = statistics.mean(pairwise(stream(m, ids, docs, s), gold, own)["f1"] for s in range(3))
             if best is None or f1 > best[0]:
                 best = (f1, th)
         name = ("even", "odd")[parity]
         print(
             f"fitted on {name} topics ({len(own)} within-topic, {len(cross)} cross-topic pairs): "
-            + ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, weights, strict=True))
+            + ", ".join(f"{n} {w:+.2f}" for n, w in zip(PAIR_FEATURES, weights, strict=True))
             + f"; bias {bias:+.2f}; threshold {best[1]} ({name} F1 {best[0]:.3f})"
         )
-        return StoryModel("story_pair_v1", FEATURES, weights, bias, best[1]), len(own), len(cross)
+        return StoryModel("story_pair_v1", PAIR_FEATURES, weights, bias, best[1]), len(own), len(cross)
 
     # the shipped model: fitted on the even topics, measured on the odd ones, ORDERS arrival orders
     model, n_own, n_cross = fit(0)
@@ -152,7 +152,7 @@ def main() -> None:
             "name": model.name,
             "about": "Same-story probability for two articles: logistic regression over "
             "pipeline.dedup.pair_features; an article joins the story whose story_score passes threshold.",
-            "features": list(FEATURES),
+            "features": list(PAIR_FEATURES),
             "weights": list(model.weights),
             "bias": model.bias,
             "threshold": model.threshold,

@@ -21,7 +21,7 @@ import re
 import sys
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ class Deduplicator:
             self._stories = self._restore_stories(store)
         assert article.id is not None
         doc = StoryDoc.of(article.title, article.text)
-        return self._stories.assign(article.id, doc, _day(article.published))
+        return self._stories.assign(article.id, doc, article.published)
 
     def _restore_stories(self, store: Store) -> StoryClusterer:
         """The clusterer as it stood: the articles of the last window, from the store."""
@@ -142,7 +142,7 @@ class Deduplicator:
         since = iso(utcnow() - timedelta(days=self.settings.story_window_days))
         for r in store.story_articles(since, c.max_articles):
             doc = StoryDoc.of(r["title"] or "", r["text"] or "")
-            c.restore(r["id"], doc, _day(r["published"]), r["story_id"])
+            c.restore(r["id"], doc, r["published"], r["story_id"])
         return c
 
     def embed_batch(self, articles: list[Article], mentions: list[tuple[EventMention, ...]]) -> list[Any]:
@@ -182,8 +182,8 @@ class Deduplicator:
         decisions: list[Decision] = []
         claimed: set[int] = set()
         anchor = _day(article.published)
+        in_story = store.story_event_ids(story) if story is not None else set()
         for m, v in zip(news, vecs, strict=True):
-            in_story = store.story_event_ids(story, m.type) if story is not None else set()
             best = self.best_match(store, m, v, exclude=claimed, anchor=anchor, in_story=in_story)
             related = self.lifecycle(store, m, v) if best is None else ()
             if best is not None:
@@ -416,6 +416,7 @@ class StoryDoc:
     def vocabulary(self) -> set[str]:
         return set(self.lead) | set(self.text) | set(self.names)
 
+    @cached_property
     def terms(self) -> list[tuple[str, float]]:
         """The heaviest words of the lead and the names, with weights: where candidates are looked up."""
         weights = dict(self.names)
@@ -485,18 +486,8 @@ def story_score(probabilities: list[float]) -> float:
 
 def _calendar_day(day: str | None) -> str | None:
     """YYYY-MM-DD when ``day`` starts with a real calendar date, else None (a month, a typo)."""
-    if not day or len(day) < 10:
-        return None
-    try:
-        return date.fromisoformat(day[:10]).isoformat()
-    except ValueError:
-        return None
-
-
-def _days_apart(a: str | None, b: str | None) -> int | None:
-    if not a or not b:
-        return None
-    return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
+    d, grain = dates.parse_anchor(day)
+    return d.isoformat() if d is not None and grain == "day" else None
 
 
 @dataclass
@@ -587,7 +578,7 @@ class StoryClusterer:
         for w in doc.vocabulary():
             self.df[w] = self.df.get(w, 0) + 1
         self.members.setdefault(story, []).append(key)
-        for w, _ in doc.terms():
+        for w, _ in doc.terms:
             self.postings.setdefault(w, set()).add(key)
         if len(self.articles) > self.max_articles:
             self._forget(next(iter(self.articles)))  # the oldest remembered (dicts keep insertion order)
@@ -599,7 +590,7 @@ class StoryClusterer:
         """Stories of the remembered articles sharing the most weight of the new one's heaviest words;
         words in more than ``max_posting`` remembered articles point nowhere in particular."""
         shared: dict[int, float] = {}
-        for w, x in doc.terms():
+        for w, x in doc.terms:
             keys = self.postings.get(w, ())
             if len(keys) <= self.max_posting:
                 for k in keys:
@@ -610,7 +601,8 @@ class StoryClusterer:
             near = [
                 k
                 for k in self.members[story]
-                if (gap := _days_apart(day, self.articles[k].day)) is None or gap <= self.window_days
+                if (gap := dates.days_between(day, self.articles[k].day)) is None
+                or abs(gap) <= self.window_days
             ]
             if near:
                 stories[story] = near[-self.max_members :]
@@ -633,7 +625,7 @@ class StoryClusterer:
         self.members[a.story].remove(key)
         if not self.members[a.story]:
             del self.members[a.story]
-        for w, _ in a.doc.terms():
+        for w, _ in a.doc.terms:
             keys = self.postings.get(w)
             if keys is not None:
                 keys.discard(key)

@@ -751,12 +751,12 @@ class Store:
             r["events"] = sorted(e for e in json.loads(r["events"] or "[]") if e is not None)
         return rows
 
-    def story_event_ids(self, story_id: int, type_: str) -> set[int]:
-        """Events of one type that articles of a story already report."""
+    def story_event_ids(self, story_id: int) -> set[int]:
+        """Events that articles of a story already report."""
         rows = self.db.execute(
             "select distinct s.event_id from articles a join sources s on s.article_id = a.id "
-            "join events e on e.id = s.event_id where a.story_id = ? and e.type = ?",
-            [story_id, type_],
+            "where a.story_id = ?",
+            [story_id],
         ).fetchall()
         return {r[0] for r in rows}
 

@@ -1,8 +1,13 @@
-"""Small builders for tests: event mentions and decisions as the stages produce them."""
+"""Small builders for tests: event mentions and decisions as the stages produce them, slow HTTP handlers."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import numpy as np
+from werkzeug import Response
 
 from pipeline.records import Decision, EventMention, Evidence
 
@@ -36,3 +41,17 @@ def mention(
 def decision(m: EventMention, event_id=None) -> Decision:
     v = np.ones(384, dtype=np.float32) / np.sqrt(384)
     return Decision(mention=m, embedding=v.tobytes(), event_id=event_id)
+
+
+def dripping(chunk: bytes, times: int, delay: float, content_type: str) -> Callable[[Any], Response]:
+    """A pytest-httpserver handler that sends ``chunk`` ``times`` times, ``delay`` seconds apart."""
+
+    def handler(_request: Any) -> Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(times):
+                yield chunk
+                time.sleep(delay)
+
+        return Response(body(), content_type=content_type)
+
+    return handler

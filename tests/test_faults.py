@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from datetime import datetime
 
 import pytest
 from conftest import needs_shared
+from helpers import dripping
 from werkzeug import Response as WResponse
 
 from pipeline.config import FeedSettings, NetworkSettings, Settings, StorageSettings
@@ -71,15 +71,7 @@ def faulty(httpserver):
         WResponse("slow down", status=429, headers={"Retry-After": "120"})
     )
 
-    def drip(_r):
-        def gen():
-            for _ in range(30):
-                yield b"<rss>"
-                time.sleep(0.2)
-
-        return WResponse(gen(), content_type="application/rss+xml")
-
-    h.expect_request("/drip.xml").respond_with_handler(drip)
+    h.expect_request("/drip.xml").respond_with_handler(dripping(b"<rss>", 30, 0.2, "application/rss+xml"))
     h.expect_request("/huge.xml").respond_with_data(
         b"<rss>" + b" " * 50_000_000, content_type="application/rss+xml"
     )

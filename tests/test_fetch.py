@@ -6,6 +6,7 @@ import gzip
 import time
 
 import pytest
+from helpers import dripping
 from werkzeug import Response as WResponse
 
 from pipeline.config import NetworkSettings
@@ -144,15 +145,7 @@ def test_user_agent_is_honest(httpserver):
 
 
 def test_slow_drip_hits_the_overall_deadline(httpserver):
-    def drip(_request):
-        def gen():
-            for _ in range(40):
-                yield b"<p>x</p>"
-                time.sleep(0.25)
-
-        return WResponse(gen(), content_type="text/html")
-
-    httpserver.expect_request("/drip").respond_with_handler(drip)
+    httpserver.expect_request("/drip").respond_with_handler(dripping(b"<p>x</p>", 40, 0.25, "text/html"))
     with _fetcher(httpserver, deadline=1.5, read_timeout=1.0) as f:
         t0 = time.monotonic()
         with pytest.raises(FetchTimeout):
