@@ -484,17 +484,21 @@ def story_score(probabilities: list[float]) -> float:
     return (2 * sum(probabilities) / len(probabilities) + max(probabilities)) / 3
 
 
-def _calendar_day(day: str | None) -> str | None:
-    """YYYY-MM-DD when ``day`` starts with a real calendar date, else None (a month, a typo)."""
+def _calendar_day(day: str | None) -> date | None:
+    """The date when ``day`` starts with a real calendar date, else None (a month, a typo)."""
     d, grain = dates.parse_anchor(day)
-    return d.isoformat() if d is not None and grain == "day" else None
+    return d if grain == "day" else None
 
 
 @dataclass
 class _Remembered:
     doc: StoryDoc
-    day: str | None
+    when: date | None  # parsed once: compared with every later candidate
     story: int
+
+    @property
+    def day(self) -> str | None:
+        return self.when.isoformat() if self.when else None
 
 
 class StoryClusterer:
@@ -531,7 +535,7 @@ class StoryClusterer:
         self.articles: dict[int, _Remembered] = {}
         self.members: dict[int, list[int]] = {}
         self.postings: dict[str, set[int]] = {}
-        self.newest_day: str | None = None
+        self.newest: date | None = None
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -544,14 +548,14 @@ class StoryClusterer:
         """
         if key in self.articles:
             return self.articles[key].story
-        day = _calendar_day(day)
+        when = _calendar_day(day)
         probe = self.without_common(doc)
         best, best_score = key, self.model.threshold
-        for story, members in self._candidates(probe, day).items():
+        for story, members in self._candidates(probe, when).items():
             score = story_score([self.model.probability(probe, self.articles[k].doc) for k in members])
             if score >= best_score:
                 best, best_score = story, score
-        self.restore(key, doc, day, best)
+        self._remember(key, doc, when, best)
         return best
 
     def without_common(self, doc: StoryDoc) -> StoryDoc:
@@ -573,8 +577,10 @@ class StoryClusterer:
 
     def restore(self, key: int, doc: StoryDoc, day: str | None, story: int) -> None:
         """Remember an article already assigned to ``story``."""
-        day = _calendar_day(day)
-        self.articles[key] = _Remembered(doc, day, story)
+        self._remember(key, doc, _calendar_day(day), story)
+
+    def _remember(self, key: int, doc: StoryDoc, when: date | None, story: int) -> None:
+        self.articles[key] = _Remembered(doc, when, story)
         for w in doc.vocabulary():
             self.df[w] = self.df.get(w, 0) + 1
         self.members.setdefault(story, []).append(key)
@@ -582,11 +588,11 @@ class StoryClusterer:
             self.postings.setdefault(w, set()).add(key)
         if len(self.articles) > self.max_articles:
             self._forget(next(iter(self.articles)))  # the oldest remembered (dicts keep insertion order)
-        if day and (self.newest_day is None or day > self.newest_day):
-            self.newest_day = day
+        if when and (self.newest is None or when > self.newest):
+            self.newest = when
             self._evict()
 
-    def _candidates(self, doc: StoryDoc, day: str | None) -> dict[int, list[int]]:
+    def _candidates(self, doc: StoryDoc, when: date | None) -> dict[int, list[int]]:
         """Stories of the remembered articles sharing the most weight of the new one's heaviest words;
         words in more than ``max_posting`` remembered articles point nowhere in particular."""
         shared: dict[int, float] = {}
@@ -601,8 +607,9 @@ class StoryClusterer:
             near = [
                 k
                 for k in self.members[story]
-                if (gap := dates.days_between(day, self.articles[k].day)) is None
-                or abs(gap) <= self.window_days
+                if when is None
+                or (other := self.articles[k].when) is None
+                or abs((when - other).days) <= self.window_days
             ]
             if near:
                 stories[story] = near[-self.max_members :]
@@ -610,9 +617,9 @@ class StoryClusterer:
 
     def _evict(self) -> None:
         """Forget articles dated more than twice the window before the newest one."""
-        assert self.newest_day is not None
-        cutoff = (date.fromisoformat(self.newest_day) - timedelta(days=2 * self.window_days)).isoformat()
-        for k in [k for k, a in self.articles.items() if a.day and a.day < cutoff]:
+        assert self.newest is not None
+        cutoff = self.newest - timedelta(days=2 * self.window_days)
+        for k in [k for k, a in self.articles.items() if a.when and a.when < cutoff]:
             self._forget(k)
 
     def _forget(self, key: int) -> None:
