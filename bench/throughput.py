@@ -71,11 +71,15 @@ def to_log(
             timing["dedup (embed + lookup)"] += time.perf_counter() - t2
             for art, mentions, vecs in zip(arts, found, vectors, strict=True):
                 t3 = time.perf_counter()
-                story = dedup.assign_story(store, art)
+                placed = dedup.assign_story(store, art)
                 t3s = time.perf_counter()
-                decisions = dedup.decide(store, art, mentions, vecs, story=story)
+                decisions = dedup.decide(store, art, mentions, vecs, story=placed.story)
                 t4 = time.perf_counter()
-                events += len(store.commit_article(art.id, decisions, lambda _e: [], story_id=story))
+                events += len(
+                    store.commit_article(
+                        art.id, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved
+                    )
+                )
                 t5 = time.perf_counter()
                 timing["stories"] += t3s - t3
                 timing["dedup (embed + lookup)"] += t4 - t3s

@@ -14,12 +14,13 @@ outlets, whatever it is. A report of an event its story already carries merges m
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
 import math
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -128,13 +129,14 @@ class Deduplicator:
         self.models = models
         self._stories: StoryClusterer | None = None
 
-    def assign_story(self, store: Store, article: Article) -> int:
-        """The story an article belongs to (its own id when it opens one); see ``StoryClusterer``."""
+    def assign_story(self, store: Store, article: Article) -> Placement:
+        """The story an article belongs to (its own id when it opens one), and the earlier articles
+        the regrouping moved; see ``StoryClusterer``."""
         if self._stories is None:
             self._stories = self._restore_stories(store)
         assert article.id is not None
         doc = StoryDoc.of(article.title, article.text)
-        return self._stories.assign(article.id, doc, article.published)
+        return self._stories.place(article.id, doc, article.published)
 
     def _restore_stories(self, store: Store) -> StoryClusterer:
         """The clusterer as it stood: the articles of the last window, from the store."""
@@ -310,18 +312,20 @@ _MILESTONES = {
 # Event rows are deduplicated above, mention by mention. Independently of our event types, every
 # article also joins a story, online, as it arrives: a pair model (logistic regression over lexical
 # overlaps weighted by background word rarity) scores the article against the recent members of each
-# candidate story. The model's weights, threshold and training provenance live in
-# models/story_pair_v1.json (trained and measured on ECB+ by bench/ecbplus.py). Stories feed the
-# event merge (a report of the same type in the same story is the same event) and are visible to
-# analysts as articles.story_id.
+# candidate story, and the stories it could plausibly belong to are then re-grouped by average
+# linkage over the same pair probabilities, so an early wrong guess is corrected as evidence arrives.
+# The model's weights, thresholds and training provenance live in models/story_pair_v2.json (trained
+# and measured on ECB+ by bench/ecbplus.py). Stories feed the event merge (a report of the same type
+# in the same story is the same event) and are visible to analysts as articles.story_id.
 
-STORY_MODEL_PATH = PROJECT_ROOT / "models" / "story_pair_v1.json"
+STORY_MODEL_PATH = PROJECT_ROOT / "models" / "story_pair_v2.json"
 _WORD = re.compile(r"[a-z][a-z'’\-]+|\d[\d.,]*")
 _NAME = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z])|\n")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+_SMALL = re.compile(r"[12]?\d|3[01]")  # a day of the month or a small count: shared by chance
 _FIGURE = re.compile(r"\b\d+\.\d+\b|\b\d+-\d+\b")
 LEAD_CHARS = 1500
 TEXT_CHARS = 5000
@@ -408,7 +412,7 @@ class StoryDoc:
             lead=_vector(lead),
             text=_vector(body),
             names=_names(body),
-            numbers=frozenset(_NUMBER.findall(body)) - years,
+            numbers=frozenset(n for n in _NUMBER.findall(body) if not _SMALL.fullmatch(n)) - years,
             figures=frozenset(_FIGURE.findall(body)),
             years=years,
         )
@@ -437,7 +441,7 @@ PAIR_FEATURES = (
 
 
 def pair_features(a: StoryDoc, b: StoryDoc) -> dict[str, float]:
-    """The pair model's inputs; models/story_pair_v1.json names the ones it weighs."""
+    """The pair model's inputs; the story model file names the ones it weighs."""
     return {
         "lead_cosine": _cosine(a.lead, b.lead),
         "text_cosine": _cosine(a.text, b.text),
@@ -451,13 +455,19 @@ def pair_features(a: StoryDoc, b: StoryDoc) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class StoryModel:
-    """Logistic regression over ``pair_features``, and the story-joining threshold."""
+    """Logistic regression over ``pair_features``, the story-joining threshold, and the linkage level.
+
+    ``threshold``: an arriving article joins the best candidate story whose ``story_score`` reaches it.
+    ``link``: then, the neighbourhood of plausible stories is re-grouped by average linkage, joining
+    groups while their mean pair probability is at least ``link``; None skips that step (v1 models).
+    """
 
     name: str
     features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    link: float | None = None
 
     @classmethod
     def load(cls, path: str | Path = STORY_MODEL_PATH) -> StoryModel:
@@ -471,6 +481,7 @@ class StoryModel:
             weights=tuple(float(w) for w in data["weights"]),
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
+            link=float(data["link_probability"]) if data.get("link_probability") is not None else None,
         )
 
     def probability(self, a: StoryDoc, b: StoryDoc) -> float:
@@ -495,21 +506,38 @@ class _Remembered:
     doc: StoryDoc
     when: date | None  # parsed once: compared with every later candidate
     story: int
+    pairs: dict[int, float] = field(default_factory=dict)  # pair probabilities with other remembered
 
     @property
     def day(self) -> str | None:
         return self.when.isoformat() if self.when else None
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where an arriving article went, and the earlier articles the regrouping moved (key -> story)."""
+
+    story: int
+    moved: dict[int, int] = field(default_factory=dict)
+
+
 class StoryClusterer:
     """Online story clustering, article by article, over the articles of the last ``window_days``.
 
-    ``assign`` scores a new article against the recent members of every story that shares one of its
+    ``place`` scores a new article against the recent members of every story that shares one of its
     heaviest words and joins the best story whose score passes the model's threshold; otherwise the
-    article opens a story whose id is its own key. Articles dated more than ``window_days`` apart are
-    never compared. Memory is bounded: at most ``max_articles`` are remembered (the oldest forgotten
-    first), none dated more than twice the window before the newest. State is in memory: the pipeline
-    restores it from the store at start.
+    article opens a story whose id is its own key. Then, when the model has a ``link`` level, the
+    article and the stories it could plausibly belong to (score at least ``hood_floor``) are grouped
+    again by average linkage over their pair probabilities: a greedy decision taken on the first few
+    reports is revised as the coverage grows, whatever the arrival order. A group keeps the id of the
+    story most of its members came from; a group split off takes its first member's key. The earlier
+    articles that changed story are reported in ``Placement.moved`` for the store to record.
+
+    Keys grow with arrival (article ids). Articles dated more than ``window_days`` apart are never
+    compared. Memory is bounded: at most ``max_articles`` are remembered (the oldest forgotten first),
+    none dated more than twice the window before the newest, each with the pair probabilities of the
+    remembered articles it was compared with (at most ``max_hood`` at a time). State is in memory: the
+    pipeline restores it from the store at start.
     """
 
     def __init__(
@@ -522,6 +550,8 @@ class StoryClusterer:
         max_articles: int = 5000,
         common_share: float = 0.05,
         common_after: int = 200,
+        max_hood: int = 80,
+        hood_floor: float = 0.1,
     ) -> None:
         self.model = model
         self.window_days = window_days
@@ -531,6 +561,8 @@ class StoryClusterer:
         self.max_articles = max_articles
         self.common_share = common_share
         self.common_after = common_after
+        self.max_hood = max_hood
+        self.hood_floor = hood_floor
         self.df: dict[str, int] = {}  # remembered articles per word
         self.articles: dict[int, _Remembered] = {}
         self.members: dict[int, list[int]] = {}
@@ -541,22 +573,101 @@ class StoryClusterer:
         return len(self.articles)
 
     def assign(self, key: int, doc: StoryDoc, day: str | None = None) -> int:
-        """The story id for a new article (idempotent for a key already seen).
+        """The story id for a new article; see ``place``."""
+        return self.place(key, doc, day).story
+
+    def place(self, key: int, doc: StoryDoc, day: str | None = None) -> Placement:
+        """Place a new article in a story (idempotent for a key already seen).
 
         ``day`` is the publication date (YYYY-MM-DD); without it the article is compared with every
         article remembered.
         """
         if key in self.articles:
-            return self.articles[key].story
+            return Placement(self.articles[key].story)
         when = _calendar_day(day)
         probe = self.without_common(doc)
         best, best_score = key, self.model.threshold
-        for story, members in self._candidates(probe, when).items():
-            score = story_score([self.model.probability(probe, self.articles[k].doc) for k in members])
+        hood: list[int] = []
+        scored: dict[int, float] = {}
+        for story, near in self._candidates(probe, when).items():
+            recent = near[-self.max_members :]
+            probabilities = [self.model.probability(probe, self.articles[k].doc) for k in recent]
+            scored.update(zip(recent, probabilities, strict=True))
+            score = story_score(probabilities)
+            if score >= self.hood_floor:
+                hood.extend(near)
             if score >= best_score:
                 best, best_score = story, score
         self._remember(key, doc, when, best)
-        return best
+        for k, p in scored.items():
+            if k in self.articles:  # (remembering may have forgotten the oldest)
+                self.articles[k].pairs[key] = self.articles[key].pairs[k] = p
+        hood = [k for k in hood if k in self.articles]
+        moved = self._regroup(key, hood) if self.model.link is not None and hood else {}
+        return Placement(self.articles[key].story, moved)
+
+    def _pair(self, a: int, b: int, probes: dict[int, StoryDoc]) -> float:
+        """Pair probability of two remembered articles, computed once and kept while both are
+        remembered (the newer one read without the stream's common words, as a new article is;
+        ``probes`` keeps those readings for one regrouping)."""
+        pa = self.articles[a].pairs
+        p = pa.get(b)
+        if p is None:
+            new, old = (a, b) if a > b else (b, a)
+            if new not in probes:
+                probes[new] = self.without_common(self.articles[new].doc)
+            p = self.model.probability(probes[new], self.articles[old].doc)
+            pa[b] = p
+            self.articles[b].pairs[a] = p
+        return p
+
+    def _regroup(self, key: int, hood: list[int]) -> dict[int, int]:
+        """Average-link the new article and the plausible stories' members; returns the moves."""
+        from scipy.cluster.hierarchy import fcluster, linkage  # lazy: only when regrouping
+
+        assert self.model.link is not None
+        near = list(dict.fromkeys(hood))
+        keys = [*near[max(0, len(near) - self.max_hood + 1) :], key]  # the newest, at most max_hood
+        n = len(keys)
+        distance = np.ones(n * (n - 1) // 2)  # condensed: (0,1), (0,2), ... (n-2,n-1)
+        at = 0
+        probes: dict[int, StoryDoc] = {}
+        for i in range(n - 1):
+            for j in range(i + 1, n):
+                distance[at] = 1.0 - self._pair(keys[i], keys[j], probes)
+                at += 1
+        groups: dict[int, list[int]] = {}
+        labels = fcluster(linkage(distance, "average"), 1.0 - self.model.link, "distance")
+        for k, g in zip(keys, labels, strict=True):
+            groups.setdefault(int(g), []).append(k)
+        taken: set[int] = set()
+        moved: dict[int, int] = {}
+        for members in sorted(groups.values(), key=lambda m: (-len(m), m[0])):
+            counts: dict[int, int] = {}
+            for k in members:
+                s = self.articles[k].story
+                counts[s] = counts.get(s, 0) + 1
+            ranked = sorted(counts, key=lambda s: (-counts[s], s))
+            story = next((s for s in ranked if s not in taken), None)
+            if story is None:  # split off: the first member whose key names no live story
+                story = next((k for k in members if k not in self.members and k not in taken), None)
+            if story is None:
+                continue  # cannot name it: leave these articles where they are
+            taken.add(story)
+            for k in members:
+                if self.articles[k].story != story:
+                    self._move(k, story)
+                    if k != key:
+                        moved[k] = story
+        return moved
+
+    def _move(self, key: int, story: int) -> None:
+        a = self.articles[key]
+        self.members[a.story].remove(key)
+        if not self.members[a.story]:
+            del self.members[a.story]
+        a.story = story
+        bisect.insort(self.members.setdefault(story, []), key)  # members stay in arrival order
 
     def without_common(self, doc: StoryDoc) -> StoryDoc:
         """``doc`` without the words of this stream's boilerplate ("mln", "qtr", "price"): words in more
@@ -612,7 +723,7 @@ class StoryClusterer:
                 or abs((when - other).days) <= self.window_days
             ]
             if near:
-                stories[story] = near[-self.max_members :]
+                stories[story] = near
         return stories
 
     def _evict(self) -> None:
@@ -624,6 +735,9 @@ class StoryClusterer:
 
     def _forget(self, key: int) -> None:
         a = self.articles.pop(key)
+        for other in a.pairs:
+            if other in self.articles:
+                self.articles[other].pairs.pop(key, None)
         for w in a.doc.vocabulary():
             if self.df[w] > 1:
                 self.df[w] -= 1

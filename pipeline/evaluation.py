@@ -239,9 +239,13 @@ def _dedup_scores(
                 url=art.url, title=art.title, published=art.published, text=art.text, outlet=art.outlet
             )
             art = replace(art, id=aid)
-            story = dedup.assign_story(store, art)
-            decisions = dedup.decide(store, art, predicted[ai], story=story)
-            created = iter(store.commit_article(aid, decisions, lambda _e: [], story_id=story))
+            placed = dedup.assign_story(store, art)
+            decisions = dedup.decide(store, art, predicted[ai], story=placed.story)
+            created = iter(
+                store.commit_article(
+                    aid, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved
+                )
+            )
             news = [i for i, m in enumerate(predicted[ai]) if not m.background]
             for idx, d in zip(news, decisions, strict=True):
                 event_of[(ai, idx)] = d.event_id if d.event_id is not None else next(created)

@@ -261,10 +261,15 @@ class Pipeline:
                 try:
                     mentions = all_mentions[i] if all_mentions is not None else self.extractor.extract(art)
                     vectors = all_vectors[i] if all_vectors is not None else None
-                    story = self.dedup.assign_story(self.store, art)
-                    decisions = self.dedup.decide(self.store, art, mentions, vectors, story=story)
+                    placed = self.dedup.assign_story(self.store, art)
+                    decisions = self.dedup.decide(self.store, art, mentions, vectors, story=placed.story)
                     created = self.store.commit_article(
-                        art.id, decisions, routes_for, self.settings.alerts.delay_seconds, story_id=story
+                        art.id,
+                        decisions,
+                        routes_for,
+                        self.settings.alerts.delay_seconds,
+                        story_id=placed.story,
+                        story_moves=placed.moved,
                     )
                 except Exception as exc:
                     log.exception("article %s: processing failed", art.id)

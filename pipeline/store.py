@@ -12,7 +12,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -788,11 +788,13 @@ class Store:
         routes_for: Callable[[dict[str, Any]], list[str]],
         alert_delay_seconds: float = 0.0,
         story_id: int | None = None,
+        story_moves: Mapping[int, int] | None = None,
     ) -> list[int]:
         """Write an article's events, sources and outbox rows, and mark it done, in one transaction.
 
         Returns the ids of the events created. ``routes_for`` gets the new event as exported and names
-        the alert routes it goes to; merges never alert.
+        the alert routes it goes to; merges never alert. ``story_moves`` (article id -> story id) records,
+        in the same transaction, earlier articles that the story clusterer regrouped.
         """
         art = self._one("select * from articles where id = ?", [article_id])
         if art is None:
@@ -892,6 +894,8 @@ class Store:
                     "error": None,
                 },
             )
+            for moved, story in (story_moves or {}).items():
+                self.db.execute("update articles set story_id = ? where id = ?", [story, moved])
         return created
 
     def _merge_into(self, event_id: int, d: Decision, now: str) -> None:

@@ -26,9 +26,13 @@ def env(tmp_path, extractor, models):
         art = Article(
             id=aid, url=f"https://o{n[0]}.test/a", title=title, outlet="o", published=published, text=text
         )
-        story = dedup.assign_story(store, art)
-        decisions = dedup.decide(store, art, extractor.extract(art), story=story)
-        created = iter(store.commit_article(aid, decisions, lambda _e: [], story_id=story))
+        placed = dedup.assign_story(store, art)
+        decisions = dedup.decide(store, art, extractor.extract(art), story=placed.story)
+        created = iter(
+            store.commit_article(
+                aid, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved
+            )
+        )
         return [d.event_id if d.event_id is not None else next(created) for d in decisions]
 
     yield ingest, store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -51,18 +52,79 @@ POLAND = [
 ]
 
 
+# One listing told four ways: the second report shares few words with the first; the third and the
+# fourth, fuller, share most of their words with both.
+LISTING = [
+    (
+        "Treasury blacklists Varnholt shipping network",
+        "The US Treasury on Tuesday added the Varnholt shipping network to its sanctions list, accusing "
+        "the Limassol-based firm of moving Iranian crude through a fleet of eleven tankers.",
+    ),
+    (
+        "OFAC names tanker operator in oil smuggling case",
+        "Washington's Office of Foreign Assets Control named a Limassol ship manager and its eleven "
+        "tankers a specially designated national, freezing its assets over sanctioned Iranian petroleum.",
+    ),
+    (
+        "US sanctions Varnholt, Cyprus tanker operator, over Iranian oil",
+        "The US Treasury on Tuesday added the Varnholt shipping network to its sanctions list. Its Office "
+        "of Foreign Assets Control named Varnholt Maritime, a Limassol-based company, a specially "
+        "designated national and froze its assets, saying its eleven tankers carried sanctioned Iranian "
+        "crude and petroleum.",
+    ),
+    (
+        "Cyprus shipper Varnholt hit by US sanctions",
+        "Varnholt, a Limassol-based shipping network, was added to the US sanctions list on Tuesday: the "
+        "Treasury's Office of Foreign Assets Control named it a specially designated national, froze its "
+        "assets and said its eleven tankers moved sanctioned Iranian crude and petroleum.",
+    ),
+]
+
+
 def _doc(title: str, text: str) -> StoryDoc:
     return StoryDoc.of(title, text)
 
 
 def test_shipped_model_reads_only_features_that_exist():
-    data = json.loads((PROJECT_ROOT / "models" / "story_pair_v1.json").read_text())
+    data = json.loads((PROJECT_ROOT / "models" / "story_pair_v2.json").read_text())
     model = StoryModel.load()
-    assert model.name == data["name"] == "story_pair_v1"
+    assert model.name == data["name"] == "story_pair_v2"
     names = set(pair_features(_doc(*OHIO[0]), _doc(*OHIO[1])))
     assert names == set(PAIR_FEATURES) and set(model.features) <= names
     assert len(model.weights) == len(model.features)
     assert 0.0 < model.threshold < 1.0
+    assert model.link is not None and 0.0 < model.link < 1.0
+
+
+def test_regrouping_brings_in_a_report_the_first_guess_left_out():
+    """The second report alone is too unlike the first to join it; the fuller ones that follow link
+    both, and the regrouping moves the second into the story, reporting the move for the store."""
+    model = StoryModel.load()
+    docs = [_doc(*x) for x in LISTING]
+    assert model.probability(docs[1], docs[0]) < model.threshold  # (the premise)
+    c = StoryClusterer(model)
+    placed = [c.place(k, d) for k, d in enumerate(docs)]
+    assert placed[1].story == 1  # on arrival: a story of its own
+    assert [p.story for p in placed[2:]] == [0, 0]
+    moves = [m for p in placed for m in p.moved.items()]
+    assert moves == [(1, 0)]  # reported once, for the store
+    assert c.members == {0: [0, 1, 2, 3]}
+    # the greedy rule alone (a v1 model, no linkage level) leaves the second report apart
+    greedy = StoryClusterer(replace(model, link=None))
+    assert [greedy.assign(k, d) for k, d in enumerate(docs)] == [0, 1, 0, 0]
+
+
+def test_regrouping_undoes_a_wrong_join():
+    """With a joining threshold far too low, the greedy rule puts the Polish opening in the Ohio story;
+    the regrouping takes it out again, and the article split off names its own story."""
+    loose = replace(StoryModel.load(), threshold=0.02)
+    greedy = StoryClusterer(replace(loose, link=None))
+    assert greedy.assign(0, _doc(*OHIO[0])) == greedy.assign(1, _doc(*POLAND[0])) == 0
+    c = StoryClusterer(loose)
+    assert c.assign(0, _doc(*OHIO[0])) == 0
+    assert c.assign(1, _doc(*POLAND[0])) == 1
+    assert c.assign(2, _doc(*OHIO[1])) == 0
+    assert c.assign(3, _doc(*POLAND[1])) == 1
 
 
 def test_coverage_of_one_opening_groups_and_the_other_opening_stays_apart():
@@ -101,6 +163,9 @@ def test_old_articles_are_forgotten():
     assert sorted(capped.articles) == [1, 2]  # the oldest is forgotten first
     assert sum(len(m) for m in capped.members.values()) == 2
     assert set(capped.df) == set().union(*(a.doc.vocabulary() for a in capped.articles.values()))
+    # pair probabilities with a forgotten article are forgotten with it
+    assert all(set(a.pairs) <= set(capped.articles) for a in capped.articles.values())
+    assert any(a.pairs for a in capped.articles.values())
 
 
 def test_stories_are_stored_and_survive_a_restart(tmp_path, models):
@@ -110,8 +175,9 @@ def test_stories_are_stored_and_survive_a_restart(tmp_path, models):
         url = f"https://outlet{n}.test/a"
         aid, _ = store.add_article(url=url, title=title, published="2026-03-10", text=text)
         art = Article(id=aid, url=url, title=title, outlet=f"o{n}", published="2026-03-10", text=text)
-        story = dedup.assign_story(store, art)
-        store.commit_article(aid, dedup.decide(store, art, (), story=story), lambda _e: [], story_id=story)
+        placed = dedup.assign_story(store, art)
+        decisions = dedup.decide(store, art, (), story=placed.story)
+        store.commit_article(aid, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved)
         return aid
 
     store = Store.open(path)
@@ -128,6 +194,12 @@ def test_stories_are_stored_and_survive_a_restart(tmp_path, models):
     assert rows[first] == first
     assert rows[follow] == first
     assert rows[other] == other
+    # a regrouping moves an earlier article; the move is stored with the article that caused it
+    store = Store.open(path)
+    dedup = Deduplicator(DedupSettings(), models)
+    ids = [process(store, dedup, 10 + n, *x) for n, x in enumerate(LISTING)]
+    assert [r["id"] for r in store.story(ids[0])] == ids
+    store.close()
 
 
 def _earnings(i: int) -> tuple[str, str]:
@@ -156,7 +228,7 @@ def test_a_feeds_boilerplate_does_not_join_unrelated_articles():
 
 
 def test_a_model_file_that_does_not_match_the_features_is_refused(tmp_path):
-    data = json.loads((PROJECT_ROOT / "models" / "story_pair_v1.json").read_text())
+    data = json.loads((PROJECT_ROOT / "models" / "story_pair_v2.json").read_text())
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data | {"features": [*data["features"][:-1], "colour_cosine"]}))
     with pytest.raises(ValueError, match="colour_cosine"):
