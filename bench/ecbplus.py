@@ -77,12 +77,23 @@ def pairwise(assign: dict[str, int], gold: dict[str, str], pairs) -> dict[str, f
 
 def stream(model: StoryModel, ids: list[str], docs: dict[str, StoryDoc], seed: int) -> dict[str, int]:
     """Stream the articles in a random order; each article's story after the last one arrived."""
+    return snapshots(model, ids, docs, seed, (1.0,))[0]
+
+
+def snapshots(
+    model: StoryModel, ids: list[str], docs: dict[str, StoryDoc], seed: int, at: tuple[float, ...]
+) -> list[dict[str, int]]:
+    """As ``stream``, and the stories of the articles arrived so far at each fraction ``at`` of it."""
     order = list(ids)
     random.Random(seed).shuffle(order)  # online: arrival order is arbitrary
     c = StoryClusterer(model)
-    for k, i in enumerate(order):
+    marks = {round(f * len(order)) for f in at}
+    out = []
+    for k, i in enumerate(order, start=1):
         c.place(k, docs[i])
-    return {i: c.articles[k].story for k, i in enumerate(order)}
+        if k in marks:
+            out.append({j: c.articles[n].story for n, j in enumerate(order[:k], start=1)})
+    return out
 
 
 def summary(runs: list[dict[str, float]]) -> str:
@@ -181,10 +192,24 @@ def main() -> None:
             pairwise(stream(replace(m, link=None), ids, c.docs, 100 + s), gold, pairs) for s in range(ORDERS)
         ]
         folds[measured] = runs
+        at = (0.25, 0.5, 0.75)
+        partial = [snapshots(m, ids, c.docs, 100 + s, at) for s in range(ORDERS)]
+        so_far = [
+            statistics.mean(
+                pairwise(snap, gold, [p for p in pairs if p[0] in snap and p[1] in snap])["f1"]
+                for snap in (runs_[k] for runs_ in partial)
+            )
+            for k in range(len(at))
+        ]
         print(
             f"held-out {measured} topics, {ORDERS} arrival orders: {summary(runs)}  ({ms:.2f} ms an article)"
         )
         print(f"   greedy placement only (no regrouping):    {summary(greedy)}")
+        print(
+            "   the stories so far, after "
+            + ", ".join(f"{f:.0%}: F1 {x:.3f}" for f, x in zip(at, so_far, strict=True))
+            + " of the arrivals"
+        )
     both = [statistics.mean((a["f1"], b["f1"])) for a, b in zip(folds["odd"], folds["even"], strict=True)]
     print(f"two-fold held-out F1, mean over orders: {statistics.mean(both):.3f} (min {min(both):.3f})")
     # the shipped model: the same procedure on all topics; its own figure is in-sample, not a claim
