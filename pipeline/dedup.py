@@ -20,6 +20,7 @@ import json
 import math
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
@@ -643,10 +644,7 @@ class StoryClusterer:
         taken: set[int] = set()
         moved: dict[int, int] = {}
         for members in sorted(groups.values(), key=lambda m: (-len(m), m[0])):
-            counts: dict[int, int] = {}
-            for k in members:
-                s = self.articles[k].story
-                counts[s] = counts.get(s, 0) + 1
+            counts = Counter(self.articles[k].story for k in members)
             ranked = sorted(counts, key=lambda s: (-counts[s], s))
             story = next((s for s in ranked if s not in taken), None)
             if story is None:  # split off: the first member whose key names no live story
@@ -663,11 +661,14 @@ class StoryClusterer:
 
     def _move(self, key: int, story: int) -> None:
         a = self.articles[key]
-        self.members[a.story].remove(key)
-        if not self.members[a.story]:
-            del self.members[a.story]
+        self._leave(key, a.story)
         a.story = story
         bisect.insort(self.members.setdefault(story, []), key)  # members stay in arrival order
+
+    def _leave(self, key: int, story: int) -> None:
+        self.members[story].remove(key)
+        if not self.members[story]:
+            del self.members[story]
 
     def without_common(self, doc: StoryDoc) -> StoryDoc:
         """``doc`` without the words of this stream's boilerplate ("mln", "qtr", "price"): words in more
@@ -743,9 +744,7 @@ class StoryClusterer:
                 self.df[w] -= 1
             else:
                 del self.df[w]
-        self.members[a.story].remove(key)
-        if not self.members[a.story]:
-            del self.members[a.story]
+        self._leave(key, a.story)
         for w, _ in a.doc.terms:
             keys = self.postings.get(w)
             if keys is not None:

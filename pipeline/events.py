@@ -669,10 +669,6 @@ class Extractor:
                 ):
                     return "denied", cue.id
             return rule.status, rule.id
-        if rule.type in ("tariff_announcement", "sanctions_listing", "sanctions_removal") and _negated(
-            trig, self.rules.lexicon
-        ):
-            return "denied", "negation"
         for cue in self.rules.cues:
             if cue.effect != "status" or (cue.types and rule.type not in cue.types):
                 continue

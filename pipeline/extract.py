@@ -6,6 +6,7 @@ Hardening: bounded input size and tree size; no network (trafilatura never fetch
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import trafilatura
 from trafilatura.settings import use_config
@@ -80,10 +81,6 @@ def _noop(_: int) -> None:
     import trafilatura  # noqa: F401
 
 
-def _extract_in_worker(html: bytes, url: str | None, max_bytes: int) -> Extracted:
-    return extract_article(html, url=url, max_bytes=max_bytes)
-
-
 class ExtractionPool:
     """trafilatura in worker processes: both cores in use, and a pathological page cannot hang the daemon.
 
@@ -111,15 +108,15 @@ class ExtractionPool:
         """Extract several pages in parallel; each result is the text or the typed error for that page."""
         import multiprocessing
 
-        pool = self._get()
-        pending = [pool.apply_async(_extract_in_worker, (html, url, max_bytes)) for html, url in pages]
+        def submit(html: bytes, url: str | None) -> Any:
+            return self._get().apply_async(extract_article, (html,), {"url": url, "max_bytes": max_bytes})
+
+        pending = [submit(html, url) for html, url in pages]
         out: list[Extracted | ExtractionError] = []
         broken = False
-        for job in pending:
+        for page, job in zip(pages, pending, strict=True):
             if broken:  # the pool was replaced: run what is left one by one in the new one
-                job = self._get().apply_async(
-                    _extract_in_worker, (pages[len(out)][0], pages[len(out)][1], max_bytes)
-                )
+                job = submit(*page)
             try:
                 out.append(job.get(self.timeout))
             except multiprocessing.TimeoutError:

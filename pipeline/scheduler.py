@@ -14,6 +14,7 @@ import random
 import signal
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,8 +177,6 @@ class Pipeline:
 
     def fetch_articles(self, report: CycleReport) -> None:
         """Fetch queued pages a few at a time (at most ``per_host`` per host), extract them in the pool."""
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch") as threads:
             while not self.stop.is_set():
                 rows = self.store.due_articles("queued", limit=FETCH_BATCH)
@@ -193,9 +192,7 @@ class Pipeline:
                     [(resp.content, resp.final_url) for _, resp in ok],
                     max_bytes=self.settings.network.max_bytes,
                 )
-                extracted = dict(
-                    zip([row.id for row, _ in ok], zip([r for _, r in ok], results, strict=True), strict=True)
-                )
+                extracted = {row.id: ex for (row, _), ex in zip(ok, results, strict=True)}
                 for row, resp in zip(rows, fetched, strict=True):  # one writer: the stores happen here
                     if isinstance(resp, FetchError):
                         self.store.article_failed(
@@ -208,7 +205,7 @@ class Pipeline:
                         report.articles_failed += 1
                         log.warning("article %s: fetch failed: %s", row.id, resp)
                         continue
-                    final, ex = extracted[row.id]
+                    ex = extracted[row.id]
                     if isinstance(ex, ExtractionError):
                         self.store.article_failed(
                             row.id, stage="extract", reason=ex.reason, message=str(ex), retryable=False
@@ -221,7 +218,7 @@ class Pipeline:
                         text=ex.text,
                         title=row.title or ex.title,
                         published=row.published or ex.published,
-                        final_url=final.final_url,
+                        final_url=resp.final_url,
                         outlet=ex.sitename,
                     )
                     report.articles_fetched += 1

@@ -264,7 +264,7 @@ def m007_actor_key(db: Database) -> None:
 
 @migrations()
 def m008_story(db: Database) -> None:
-    """Every processed article joins a story (the id of the story's first article)."""
+    """Every processed article joins a story (the id of one of its articles, normally the first)."""
     db["articles"].add_column("story_id", int)
     db["articles"].create_index(["story_id"])
     db["articles"].create_index(["processed_at"])
@@ -677,19 +677,24 @@ class Store:
 
     # -- events -------------------------------------------------------------------------------
 
-    def _candidate_sql(
+    def candidate_vectors(
         self,
         type_: str,
-        milestones: list[str],
+        milestones: Iterable[str],
         event_date: str | None,
         window_days: int,
         seen_after: str,
-        columns: str,
         actors: Iterable[str] = (),
-    ) -> tuple[str, list[Any]]:
-        marks = ",".join("?" for _ in milestones)
-        params: list[Any] = [type_, *milestones]
-        sql = f"select {columns} from events where type = ? and milestone in ({marks})"
+    ) -> tuple[list[int], list[str | None], Any]:
+        """(ids, event dates, L2-normalised vectors) of the events a mention could join, for one matrix product."""
+        import numpy as np
+
+        ms = list(milestones)
+        params: list[Any] = [type_, *ms]
+        sql = (
+            "select id, event_date, embedding from events where embedding is not null "
+            f"and type = ? and milestone in ({','.join('?' * len(ms))})"
+        )
         keys = sorted({a.lower() for a in actors})
         if keys:  # the same acting party, or an event whose actor is unknown
             sql += f" and actor_key in ({','.join('?' * (len(keys) + 1))})"
@@ -704,24 +709,7 @@ class Store:
         else:
             sql += " and last_seen >= ?"
             params.append(seen_after)
-        return sql, params
-
-    def candidate_vectors(
-        self,
-        type_: str,
-        milestones: Iterable[str],
-        event_date: str | None,
-        window_days: int,
-        seen_after: str,
-        actors: Iterable[str] = (),
-    ) -> tuple[list[int], list[str | None], Any]:
-        """(ids, event dates, L2-normalised vectors) of the events a mention could join, for one matrix product."""
-        import numpy as np
-
-        sql, params = self._candidate_sql(
-            type_, list(milestones), event_date, window_days, seen_after, "id, event_date, embedding", actors
-        )
-        rows = self.db.execute(sql + " and embedding is not null", params).fetchall()
+        rows = self.db.execute(sql, params).fetchall()
         if not rows:
             return [], [], np.zeros((0, 384), dtype=np.float32)
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
