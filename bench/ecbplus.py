@@ -5,7 +5,7 @@
 
 ECB+ holds 43 topics, each with two confusable events (one from ECB, one added by ECB+). The figures
 that count are two-fold cross-validated by topic: the pair model (logistic regression over
-``pipeline.dedup.pair_features``) is fitted on pairs from the even topics only, its joining threshold
+``pipeline.stories.pair_features``) is fitted on pairs from the even topics only, its joining threshold
 and linkage level chosen on the even topics, and it is measured on the odd topics, never seen; then
 the other way round. Every run streams all 982 articles, one at a time, through the same
 ``StoryClusterer`` the pipeline uses, in several random arrival orders; the figures are the stories as
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from pipeline.dedup import (  # noqa: E402
+from pipeline.stories import (  # noqa: E402
     PAIR_FEATURES,
     STORY_MODEL_PATH,
     StoryClusterer,
@@ -220,14 +220,16 @@ def main() -> None:
         data = {
             "name": model.name,
             "about": "Same-story probability for two articles: logistic regression over "
-            "pipeline.dedup.pair_features. An arriving article joins the best story whose story_score "
+            "pipeline.stories.pair_features. An arriving article joins the best story whose story_score "
             "reaches threshold; then its plausible stories are regrouped by average linkage, groups "
-            "joined while their mean pair probability is at least link_probability.",
+            "joined while their mean pair probability is at least link_probability. clusterer: the "
+            "knobs of pipeline.stories.StoryClusterer these weights were chosen with.",
             "features": list(PAIR_FEATURES),
             "weights": list(model.weights),
             "bias": model.bias,
             "threshold": model.threshold,
             "link_probability": model.link,
+            "clusterer": model.knobs.as_dict(),
             "trained_on": f"ECB+ all topics: {n_own} within-topic pairs, {n_cross} cross-topic pairs",
             "cross_validation": {
                 "data": "ECB+, two folds by topic parity, fitted on one and measured on the other "

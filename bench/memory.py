@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import FeedSettings, NetworkSettings, Settings, StorageSettings  # noqa: E402
-from pipeline.scheduler import CycleReport, Pipeline  # noqa: E402
+from pipeline.flow import CycleReport, Pipeline  # noqa: E402
 
 WIRES = ROOT.parent / "shared" / "corpus" / "news" / "reuters21578" / "articles.jsonl.gz"
 PLAIN = (
@@ -124,7 +124,7 @@ def main() -> None:
                         w = json.loads(line)
                         if not w.get("text"):
                             continue
-                        p.store.add_article(
+                        p.store.articles.add(
                             url=f"reuters:{w['id']}",
                             title=w.get("title") or "",
                             published=w.get("date"),
@@ -134,7 +134,7 @@ def main() -> None:
                         if n >= args.backfill:
                             break
                 report = CycleReport()
-                while p.store.due_articles("fetched", limit=1):
+                while p.store.articles.due("fetched", limit=1):
                     p.process_articles(report)
                 print(
                     f"backfill of {n} wires: {time.perf_counter() - t0:.0f}s, {report.events_created} events; "

@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import NetworkSettings  # noqa: E402
-from pipeline.extract import ExtractionError, extract_article  # noqa: E402
-from pipeline.feeds import FeedParseError, parse_feed  # noqa: E402
-from pipeline.fetch import FEED_TYPES, Fetcher, FetchError  # noqa: E402
+from pipeline.errors import ExtractionError, FeedParseError, FetchError  # noqa: E402
+from pipeline.extract import extract_article  # noqa: E402
+from pipeline.feeds import parse_feed  # noqa: E402
+from pipeline.fetch import FEED_TYPES, Fetcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 

@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import DedupSettings  # noqa: E402
+from pipeline.dates import iso, utcnow  # noqa: E402
 from pipeline.dedup import Deduplicator  # noqa: E402
 from pipeline.records import Decision, EventMention, Evidence  # noqa: E402
-from pipeline.store import Store, iso, utcnow  # noqa: E402
+from pipeline.store import Store  # noqa: E402
 
 TYPES = {
     "sanctions_listing": ["listing", "prospective_listing"],
@@ -139,7 +140,7 @@ def ms(samples: list[float]) -> str:
 
 
 def measure(store: Store, size: int, rng: np.random.Generator, targets: list[str]) -> None:
-    dedup = Deduplicator(DedupSettings(), models=None)  # type: ignore[arg-type]  # same_event needs no model
+    dedup = Deduplicator(DedupSettings(), models=None, events=store.events)  # type: ignore[arg-type]  # no model needed
     lookups = []
     for _ in range(300):
         t = random.choice(list(TYPES))
@@ -158,18 +159,18 @@ def measure(store: Store, size: int, rng: np.random.Generator, targets: list[str
         )
         v = rand_vec(rng)
         t0 = time.perf_counter()
-        dedup.best_match(store, m, v, exclude=set(), anchor=d)
+        dedup.best_match(m, v, exclude=set(), anchor=d)
         lookups.append(time.perf_counter() - t0)
     print(f"  dedup lookup (candidates by type, milestone, date window + vectors): {ms(lookups)}")
     queries = {
-        "type + date range, newest 100": lambda: store.query_events(
+        "type + date range, newest 100": lambda: store.queries.query_events(
             types=["tariff_announcement"], since="2020-01-01", until="2020-12-31", limit=100
         ),
-        "entity (with aliases), newest 100": lambda: store.query_events(
+        "entity (with aliases), newest 100": lambda: store.queries.query_events(
             entities=["China", "Beijing", "PRC"], limit=100
         ),
-        "full text, newest 100": lambda: store.query_events(query=random.choice(targets), limit=100),
-        "type + status + min sources, newest 100": lambda: store.query_events(
+        "full text, newest 100": lambda: store.queries.query_events(query=random.choice(targets), limit=100),
+        "type + status + min sources, newest 100": lambda: store.queries.query_events(
             types=["sanctions_listing"], statuses=["done"], min_sources=2, limit=100
         ),
     }
@@ -182,7 +183,7 @@ def measure(store: Store, size: int, rng: np.random.Generator, targets: list[str
         print(f"  query {name}: {ms(times)}")
     inserts = []
     for i in range(100):
-        aid, _ = store.add_article(
+        aid, _ = store.articles.add(
             url=f"https://bench.test/{size}/{i}", title="t", published=None, text="x " * 100
         )
         m = EventMention(
@@ -198,7 +199,7 @@ def measure(store: Store, size: int, rng: np.random.Generator, targets: list[str
             rule_ids=(),
         )
         t0 = time.perf_counter()
-        store.commit_article(aid, [Decision(mention=m, embedding=rand_vec(rng).tobytes())], lambda _e: [])
+        store.events.commit_article(aid, [Decision(mention=m, embedding=rand_vec(rng).tobytes())])
         inserts.append(time.perf_counter() - t0)
     print(f"  commit_article (event + source + entities + FTS, one transaction): {ms(inserts)}")
     print(

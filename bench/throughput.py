@@ -14,17 +14,18 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import Settings  # noqa: E402
-from pipeline.dedup import Deduplicator  # noqa: E402
+from pipeline.config import Settings, StorageSettings  # noqa: E402
+from pipeline.errors import ExtractionError  # noqa: E402
 from pipeline.events import Extractor  # noqa: E402
-from pipeline.extract import ExtractionError, ExtractionPool  # noqa: E402
+from pipeline.extract import ExtractionPool  # noqa: E402
+from pipeline.flow import Pipeline  # noqa: E402
 from pipeline.records import Article  # noqa: E402
-from pipeline.store import Store  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 BATCH = 32
@@ -46,47 +47,32 @@ def load_wires(n_other: int) -> list[dict]:
 
 
 def to_log(
-    texts: list[tuple[str, str, str | None, str]],
-    settings: Settings,
-    extractor: Extractor,
-    timing: dict[str, float],
+    texts: list[tuple[str, str, str | None, str]], settings: Settings, timing: dict[str, float]
 ) -> int:
-    """Text -> events -> dedup -> store, in batches, as the pipeline's process stage does."""
+    """Text -> events -> stories, dedup, store, in batches, through the pipeline's own per-article step."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(str(Path(tmp) / "bench.db"))
-        dedup = Deduplicator(settings.dedup, extractor.models)
-        events = 0
-        for i in range(0, len(texts), BATCH):
-            chunk = texts[i : i + BATCH]
-            t0 = time.perf_counter()
-            ids = [store.add_article(url=u, title=t, published=p, text=x)[0] for u, t, p, x in chunk]
-            arts = [
-                Article(id=a, url=u, title=t, outlet="", published=p, text=x)
-                for a, (u, t, p, x) in zip(ids, chunk, strict=True)
-            ]
-            t1 = time.perf_counter()
-            found = extractor.extract_many(arts)
-            t2 = time.perf_counter()
-            vectors = dedup.embed_batch(arts, found)
-            timing["dedup (embed + lookup)"] += time.perf_counter() - t2
-            for art, mentions, vecs in zip(arts, found, vectors, strict=True):
-                t3 = time.perf_counter()
-                placed = dedup.assign_story(store, art)
-                t3s = time.perf_counter()
-                decisions = dedup.decide(store, art, mentions, vecs, story=placed.story)
-                t4 = time.perf_counter()
-                events += len(
-                    store.commit_article(
-                        art.id, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved
-                    )
-                )
-                t5 = time.perf_counter()
-                timing["stories"] += t3s - t3
-                timing["dedup (embed + lookup)"] += t4 - t3s
-                timing["store"] += t5 - t4
-            timing["store"] += t1 - t0
-            timing["nlp + events"] += t2 - t1
-        store.close()
+        s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "bench.db")))
+        with Pipeline(s, env={}) as p:
+            events = 0
+            for i in range(0, len(texts), BATCH):
+                chunk = texts[i : i + BATCH]
+                t0 = time.perf_counter()
+                ids = [p.store.articles.add(url=u, title=t, published=d, text=x)[0] for u, t, d, x in chunk]
+                arts = [
+                    Article(id=a, url=u, title=t, outlet="", published=d, text=x)
+                    for a, (u, t, d, x) in zip(ids, chunk, strict=True)
+                ]
+                t1 = time.perf_counter()
+                found = p.extractor.extract_many(arts)
+                t2 = time.perf_counter()
+                vectors = p.dedup.embed_batch(arts, found)
+                timing["dedup (embed + lookup)"] += time.perf_counter() - t2
+                for art, mentions, vecs in zip(arts, found, vectors, strict=True):
+                    events += len(p.process_article(art, mentions, vecs).created)
+                timing["store"] += t1 - t0
+                timing["nlp + events"] += t2 - t1
+            for stage, secs in p.stage_seconds.items():
+                timing[{"dedup": "dedup (embed + lookup)"}.get(stage, stage)] += secs
     return events
 
 
@@ -118,7 +104,7 @@ def main() -> None:
 
     timing = dict.fromkeys(["nlp + events", "dedup (embed + lookup)", "stories", "store"], 0.0)
     t0 = time.perf_counter()
-    events = to_log(texts, settings, extractor, timing)
+    events = to_log(texts, settings, timing)
     ours = time.perf_counter() - t0
     report(f"text -> log (ours, {events} events)", len(texts), ours, timing)
 
@@ -145,7 +131,7 @@ def main() -> None:
                 extracted.append((f"page:{i + j}", ex.title, ex.published, ex.text))
     pool.close()
     timing["extract"] = time.perf_counter() - t0
-    events = to_log(extracted, settings, extractor, timing)
+    events = to_log(extracted, settings, timing)
     secs = time.perf_counter() - t0
     report(f"HTML -> log (ours, {events} events)", len(pages), secs, timing)
     print(f"peak resident memory: {rss_mb():.0f} MB")

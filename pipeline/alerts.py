@@ -1,6 +1,6 @@
 """Stage 7: Slack alerts from the outbox.
 
-The outbox row is written with the event (``store.commit_article``); this stage only delivers.
+The outbox row is written with the event (``store.events.commit_article``); this stage only delivers.
 In order, at most one message per ``min_interval_seconds`` per webhook; network errors, 5xx and 429
 are retried with capped exponential backoff (Retry-After honoured); a 400 parks the alert with its
 reason; 403, 404 and 410 stop the webhook until ``tradewire resume-alerts``. The webhook URL is read
@@ -17,24 +17,24 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import AlertSettings, RouteSettings
-from .fetch import Fetcher, FetchError, HTTPStatusError
-from .nlp import Gazetteer
-from .store import Store
+from .errors import FetchError, HTTPStatusError
+from .fetch import Fetcher
+from .gazetteer import Gazetteer
+from .records import EventMention
+from .vocab import TYPE_LABEL
+
+if TYPE_CHECKING:
+    from .store.outbox import OutboxStore
+    from .store.queries import Queries
 
 log = logging.getLogger("tradewire.alerts")
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_FALLBACK = 4000
-TYPE_LABEL = {
-    "sanctions_listing": "Sanctions listing",
-    "sanctions_removal": "Sanctions removal",
-    "tariff_announcement": "Tariff action",
-    "factory_opening": "Factory milestone",
-}
 
 
 def escape(text: str) -> str:
@@ -137,6 +137,17 @@ def route_matcher(
     return routes_for
 
 
+def routing_view(m: EventMention) -> dict[str, Any]:
+    """What routing reads of a new event, from its first mention (decided before the commit)."""
+    return {
+        "type": m.type,
+        "status": m.status,
+        "confidence": m.confidence,
+        "actors": list(m.actors),
+        "targets": list(m.targets),
+    }
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -151,13 +162,15 @@ class Delivery:
     def __init__(
         self,
         settings: AlertSettings,
-        store: Store,
+        outbox: OutboxStore,
+        queries: Queries,
         fetcher: Fetcher,
         env: Mapping[str, str] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.outbox = outbox
+        self.queries = queries
         self.fetcher = fetcher
         self.env = os.environ if env is None else env
         self.stop = stop or threading.Event()
@@ -175,12 +188,12 @@ class Delivery:
     def _drain_route(self, route: RouteSettings, deadline: float, report: DeliveryReport) -> None:
         url = self.env.get(route.webhook_env, "")
         while not self.stop.is_set():
-            state = self.store.webhook_state(route.name)
+            state = self.outbox.webhook_state(route.name)
             if state and state["state"] == "stopped":
                 return
-            due = self.store.due_alerts(route.name)
+            due = self.outbox.due(route.name)
             if not due:
-                nxt = self.store.next_alert_time(route.name)
+                nxt = self.outbox.next_time(route.name)
                 if nxt is None:
                     return
                 wait = _seconds_until(nxt)
@@ -210,9 +223,9 @@ class Delivery:
 
     def _send(self, route: RouteSettings, url: str, item: Any) -> str:
         try:
-            event = self.store.export_event(item.event_id)
+            event = self.queries.export_event(item.event_id)
         except KeyError:
-            self.store.alert_parked(item.id, reason="event no longer exists")
+            self.outbox.parked(item.id, reason="event no longer exists")
             return "parked"
         payload = build_message(event)
         self._last_sent[route.name] = time.monotonic()
@@ -222,20 +235,20 @@ class Delivery:
             if exc.status in (403, 404, 410):
                 reason = f"webhook answered {exc.status} ({exc.body[:80].strip()}); delivery stopped"
                 log.error("alerts route %s: %s", route.name, reason)
-                self.store.webhook_stopped(route.name, reason)
+                self.outbox.webhook_stopped(route.name, reason)
                 return "stopped"
             if exc.status == 429 or exc.status >= 500 or exc.status == 408:
                 return self._retry(route, item, f"HTTP {exc.status}", exc.retry_after)
             reason = f"HTTP {exc.status}: {exc.body[:120].strip()}"
             log.warning("alerts route %s: alert %s parked: %s", route.name, item.id, reason)
-            self.store.alert_parked(item.id, reason=reason)
+            self.outbox.parked(item.id, reason=reason)
             return "parked"
         except FetchError as exc:
             if not exc.retryable:
-                self.store.webhook_stopped(route.name, f"{exc.reason}: {exc}")
+                self.outbox.webhook_stopped(route.name, f"{exc.reason}: {exc}")
                 return "stopped"
             return self._retry(route, item, f"{exc.reason}: {exc}", None)
-        self.store.alert_sent(item.id)
+        self.outbox.sent(item.id)
         log.info("alerts route %s: sent event %s", route.name, item.event_id)
         return "sent"
 
@@ -245,7 +258,7 @@ class Delivery:
         log.warning(
             "alerts route %s: alert %s will be retried in %.1fs (%s)", route.name, item.id, wait, error
         )
-        self.store.alert_retry(item.id, wait_seconds=wait, error=error)
+        self.outbox.retry(item.id, wait_seconds=wait, error=error)
         return "retry"
 
 

@@ -2,59 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from .gazetteer import Gazetteer
     from .store import Store
 
-from .config import EVENT_TYPES, STATUSES, ConfigError, Settings, load_settings, reference
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        out = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out)
-
-
-def setup_logging(settings: Settings, verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in (
-        "httpx",
-        "httpcore",
-        "apscheduler",
-        "sentence_transformers",
-        "urllib3",
-        "trafilatura",
-        "htmldate",
-    ):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+from .config import ConfigError, Settings, load_settings, reference
+from .export import FORMATS, render
+from .logs import setup_logging
+from .vocab import EVENT_TYPES, STATUSES
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,7 +53,8 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def run(config_path: str | None, tick: float, verbose: bool) -> None:
     """The daemon: poll each feed on its interval, process new articles, deliver alerts."""
-    from .scheduler import Pipeline, run_forever
+    from .flow import Pipeline
+    from .scheduler import run_forever
 
     settings = _settings(config_path)
     setup_logging(settings, verbose)
@@ -103,7 +70,7 @@ def run(config_path: str | None, tick: float, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def once(config_path: str | None, drain: float | None, verbose: bool) -> None:
     """One full cycle: poll every feed, process every new article, deliver pending alerts."""
-    from .scheduler import Pipeline
+    from .flow import Pipeline
 
     settings = _settings(config_path)
     setup_logging(settings, verbose)
@@ -120,114 +87,52 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     """Backfill articles from a JSONL file ({url, title, published, text | html} per line)."""
     from tqdm import tqdm
 
-    from .extract import ExtractionError, extract_article
-    from .scheduler import CycleReport, Pipeline
+    from .flow import CycleReport, Pipeline
 
     settings = _settings(config_path)
     setup_logging(settings)
-    env = {} if no_alerts else None
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     report = CycleReport()
-    bad = 0
-    with Pipeline(settings, env=env) as p:
-        for n, line in enumerate(
-            tqdm(lines, desc="queue", unit="article", disable=not sys.stderr.isatty()), 1
-        ):
+    tty = sys.stderr.isatty()
+    with Pipeline(settings, env={} if no_alerts else None) as p:
+        records = []
+        bad = []
+        for n, line in enumerate(tqdm(lines, desc="queue", unit="article", disable=not tty), 1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
-                url = rec["url"]
-                text = rec.get("text")
-                if text is None and rec.get("html") is not None:
-                    ex = extract_article(rec["html"], url=url)
-                    text = ex.text
-                    rec.setdefault("title", ex.title)
-                    rec["published"] = rec.get("published") or ex.published
-                if not text:
-                    raise ValueError("neither text nor html")
-                p.store.add_article(
-                    url=url,
-                    title=rec.get("title") or "",
-                    published=rec.get("published"),
-                    text=text,
-                    outlet=rec.get("outlet") or "",
-                )
-            except (KeyError, ValueError, ExtractionError) as exc:
-                bad += 1
-                p.store.record_failure("process", f"{path}:{n}", type(exc).__name__, str(exc))
-                click.echo(f"line {n}: skipped: {type(exc).__name__}: {exc}", err=True)
-        pending = len(p.store.due_articles("fetched", limit=10**9))
-        with tqdm(total=pending, desc="process", unit="article", disable=not sys.stderr.isatty()) as bar:
-            before = 0
-            while not p.stop.is_set():
-                p.process_articles(report)
-                bar.update(report.articles_processed - before)
-                before = report.articles_processed
-                if not p.store.due_articles("fetched", limit=1):
-                    break
+                records.append((f"{path}:{n}", json.loads(line)))
+            except ValueError as exc:
+                p.store.failures.record("process", f"{path}:{n}", type(exc).__name__, str(exc))
+                bad.append((f"{path}:{n}", f"{type(exc).__name__}: {exc}"))
+        bad += p.add_articles(records)
+        for where, reason in bad:
+            click.echo(f"line {where.rsplit(':', 1)[1]}: skipped: {reason}", err=True)
+        pending = len(p.store.articles.due("fetched", limit=10**9))
+        with tqdm(total=pending, desc="process", unit="article", disable=not tty) as bar:
+            p.process_backlog(report, bar.update)
         if not no_alerts:
             report.alerts = p.deliver_alerts()
-    click.echo(report.summary() + (f"; {bad} bad lines" if bad else ""), err=True)
+    click.echo(report.summary() + (f"; {len(bad)} bad lines" if bad else ""), err=True)
 
 
 @functools.lru_cache(maxsize=4)
-def _gazetteer(rules_dir: str) -> Any:
-    from .nlp import Gazetteer
+def _gazetteer(rules_dir: str) -> Gazetteer:
+    from .gazetteer import Gazetteer
 
     return Gazetteer.load(rules_dir)
 
 
 def _resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
-    if not names:
-        return []
-    gaz = _gazetteer(settings.nlp.rules_dir)
-    out: list[str] = []
-    for n in names:
-        out.extend(gaz.names_for(n))
-    return out
+    from .gazetteer import names_for_all
+
+    return names_for_all(_gazetteer(settings.nlp.rules_dir), names) if names else []
 
 
 def _country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
-    if not codes:
-        return []
-    gaz = _gazetteer(settings.nlp.rules_dir)
-    wanted = {c.upper() for c in codes}
-    out = [
-        e.canonical
-        for e in gaz.entities.values()
-        if e.country.upper() in wanted or e.canonical.upper() in wanted
-    ]
-    for c in codes:
-        e = gaz.resolve(c)
-        if e:
-            out.append(e.canonical)
-    return sorted(set(out))
+    from .gazetteer import country_names
 
-
-def _table(events: list[dict[str, Any]]) -> str:
-    rows = [("id", "type", "status", "date", "actors", "parties", "src", "conf")]
-    for e in events:
-        rows.append(
-            (
-                str(e["id"]),
-                e["type"],
-                e["status"],
-                e["event_date"] or "-",
-                _short(", ".join(e["actors"]), 34),
-                _short(", ".join(e["targets"]), 46),
-                f"{e['independent_sources']}/{e['source_count']}",
-                f"{e['confidence']:.2f}",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _short(s: str, n: int) -> str:
-    return s if len(s) <= n else s[: n - 1] + "…"
+    return country_names(_gazetteer(settings.nlp.rules_dir), codes) if codes else []
 
 
 @contextmanager
@@ -235,7 +140,7 @@ def _opened(settings: Settings) -> Iterator[Store]:
     """The log, opened for one command and closed after it."""
     from .store import Store
 
-    store = Store.open(settings.storage.db)
+    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
     try:
         yield store
     finally:
@@ -243,56 +148,7 @@ def _opened(settings: Settings) -> Iterator[Store]:
 
 
 def emit(events: list[dict[str, Any]], fmt: str) -> None:
-    if fmt == "jsonl":
-        for e in events:
-            click.echo(json.dumps(e, ensure_ascii=False))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(
-            [
-                "id",
-                "type",
-                "status",
-                "event_date",
-                "actors",
-                "targets",
-                "location",
-                "confidence",
-                "first_seen",
-                "last_seen",
-                "source_count",
-                "independent_sources",
-                "urls",
-                "evidence",
-            ]
-        )
-        for e in events:
-            w.writerow(
-                [
-                    e["id"],
-                    e["type"],
-                    e["status"],
-                    e["event_date"] or "",
-                    "; ".join(e["actors"]),
-                    "; ".join(e["targets"]),
-                    e["location"] or "",
-                    e["confidence"],
-                    e["first_seen"],
-                    e["last_seen"],
-                    e["source_count"],
-                    e["independent_sources"],
-                    " ".join(s["url"] for s in e["sources"]),
-                    (
-                        e["sources"][0]["evidence"][0]["sentence"]
-                        if e["sources"] and e["sources"][0]["evidence"]
-                        else ""
-                    ),
-                ]
-            )
-        click.echo(buf.getvalue(), nl=False)
-    else:
-        click.echo(_table(events) if events else "no events")
+    click.echo(render(events, fmt), nl=False)
 
 
 @main.command()
@@ -311,9 +167,7 @@ def emit(events: list[dict[str, Any]], fmt: str) -> None:
 @click.option("--query", help="Full-text search over evidence, titles and parties.")
 @click.option("--related", type=int, help="An event and the other milestones of the same thing.")
 @click.option("--limit", type=int, help="At most this many events.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def events(
     config_path: str | None,
     types: tuple[str, ...],
@@ -331,12 +185,9 @@ def events(
     fmt: str,
 ) -> None:
     """Query and export the event log."""
-    from .store import Store
-
     settings = _settings(config_path)
-    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
-    try:
-        result = store.query_events(
+    with _opened(settings) as store:
+        result = store.queries.query_events(
             types=types,
             statuses=statuses,
             entities=_resolve_entities(settings, entities),
@@ -350,8 +201,6 @@ def events(
             related_to=related,
             limit=limit,
         )
-    finally:
-        store.close()
     emit(result, fmt)
 
 
@@ -363,7 +212,7 @@ def event(config_path: str | None, event_id: int) -> None:
     settings = _settings(config_path)
     with _opened(settings) as store:
         try:
-            e = store.export_event(event_id)
+            e = store.queries.export_event(event_id)
         except KeyError as exc:
             raise click.ClickException(f"no event {event_id}") from exc
     click.echo(json.dumps(e, indent=2, ensure_ascii=False))
@@ -377,7 +226,7 @@ def story(config_path: str | None, story_id: int, fmt: str) -> None:
     """A story's coverage: its articles (outlet, date, title) and the events each reports."""
     settings = _settings(config_path)
     with _opened(settings) as store:
-        rows = store.story(story_id)
+        rows = store.queries.story(story_id)
     if not rows:
         raise click.ClickException(f"no story {story_id}")
     for r in rows:
@@ -394,14 +243,12 @@ def story(config_path: str | None, story_id: int, fmt: str) -> None:
 @main.command()
 @config_option
 @click.argument("name")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def entity(config_path: str | None, name: str, fmt: str) -> None:
     """An entity's timeline: every event naming it (aliases included), oldest first."""
     settings = _settings(config_path)
     with _opened(settings) as store:
-        result = store.query_events(entities=_resolve_entities(settings, (name,)))
+        result = store.queries.query_events(entities=_resolve_entities(settings, (name,)))
     result.sort(key=lambda e: (e["event_date"] or e["first_seen"][:10], e["id"]))
     emit(result, fmt)
 
@@ -413,7 +260,7 @@ def status(config_path: str | None, as_json: bool) -> None:
     """Feeds (last success, last error, next poll, backoff), queues, outbox, webhooks, database size."""
     settings = _settings(config_path)
     with _opened(settings) as store:
-        st = store.status()
+        st = store.queries.status()
     if as_json:
         click.echo(json.dumps(st, indent=2, default=str))
         return
@@ -446,7 +293,7 @@ def resume_alerts(config_path: str | None, route: str) -> None:
     """Re-queue a stopped webhook's parked alerts once its URL is fixed."""
     settings = _settings(config_path)
     with _opened(settings) as store:
-        n = store.resume_webhook(route)
+        n = store.outbox.resume(route)
     click.echo(f"{n} alerts re-queued for {route}")
 
 
@@ -458,7 +305,7 @@ def backup(config_path: str | None, path: str) -> None:
     settings = _settings(config_path)
     with _opened(settings) as store:
         try:
-            result = store.backup(path)
+            result = store.queries.backup(path)
         except FileExistsError as exc:
             raise click.ClickException(f"{path} exists") from exc
     click.echo(json.dumps(result))

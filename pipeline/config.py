@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
+from .vocab import EVENT_TYPES, STATUSES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EVENT_TYPES = ("sanctions_listing", "sanctions_removal", "tariff_announcement", "factory_opening")
-STATUSES = ("done", "announced", "planned", "threatened", "denied", "paused", "cancelled")
-
-
-class ConfigError(ValueError):
-    """The configuration file is unreadable or holds an unknown key or a wrong value."""
 
 
 def setting(default: Any, help: str) -> Any:
@@ -113,6 +110,10 @@ class DedupSettings:
         0.55, "Similarity at which a report merges with an event of the same type its story already carries."
     )
     story_window_days: int = setting(3, "Articles published further apart than this are never one story.")
+    lifecycle_similarity: float = setting(
+        0.45, "Similarity above which another milestone of the same thing (same actor and party) is linked."
+    )
+    lifecycle_window_days: int = setting(400, "Milestones further apart than this are not linked.")
 
 
 @dataclass(frozen=True)

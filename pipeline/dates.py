@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 MONTHS = {
     m: i
@@ -44,6 +44,15 @@ _RX_REL = re.compile(
     r"\b(today|yesterday|tomorrow|tonight|last month|this month|next month|last year|this year|next year)\b",
     re.I,
 )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """A timestamp as stored: ISO 8601 in UTC with milliseconds and a Z."""
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_anchor(value: str | None) -> tuple[date | None, str]:

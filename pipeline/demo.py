@@ -219,8 +219,9 @@ def run_demo(db_path: str = "data/demo.db") -> None:
     """Serve the demo site and a Slack catcher, run one cycle, print the events and the alert."""
     import click
 
-    from .cli import _table, setup_logging
-    from .scheduler import Pipeline
+    from .export import table
+    from .flow import Pipeline
+    from .logs import setup_logging
 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -237,9 +238,9 @@ def run_demo(db_path: str = "data/demo.db") -> None:
         click.echo("running one cycle (first run loads the spaCy and MiniLM models)...")
         with Pipeline(settings, env={"SLACK_WEBHOOK_URL": catcher.url}) as p:
             report = p.run_once()
-            events = p.store.query_events()
+            events = p.store.queries.query_events()
         click.echo(report.summary())
-        click.echo("\nEvents:\n" + _table(events))
+        click.echo("\nEvents:\n" + table(events))
         click.echo(f"\nSlack received {len(catcher.delivered)} alert(s):")
         for msg in catcher.delivered:
             click.echo("  " + msg["text"])

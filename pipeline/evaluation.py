@@ -17,19 +17,17 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from .config import Settings, StorageSettings
-from .dedup import Deduplicator
-from .events import Extractor
+from .flow import Pipeline
 from .records import Article, EventMention
-from .store import Store
+from .vocab import EVENT_TYPES
+from .vocab import is_core as _is_core
 
-CORE_TYPES = ("sanctions_listing", "tariff_announcement", "factory_opening")
-TYPES = ("sanctions_listing", "sanctions_removal", "tariff_announcement", "factory_opening")
 _STOP = {
     "the",
     "a",
@@ -65,7 +63,7 @@ _STOP = {
 def is_core(ev: dict[str, Any] | EventMention) -> bool:
     if isinstance(ev, EventMention):
         return ev.core
-    return (not ev.get("background")) and ev["type"] in CORE_TYPES and ev["status"] in ("done", "announced")
+    return _is_core(ev["type"], ev["status"], bool(ev.get("background")))
 
 
 def _words(items: list[str] | tuple[str, ...]) -> set[str]:
@@ -121,7 +119,90 @@ def load_gold(path: str | Path) -> list[dict[str, Any]]:
 
 def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = True) -> dict[str, Any]:
     records = load_gold(gold_path)
-    extractor = Extractor(settings.nlp)
+    with tempfile.TemporaryDirectory(prefix="tradewire-eval-") as tmp:
+        s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "eval.db")), feeds=())
+        with Pipeline(s, env={}) as pipeline:
+            return _evaluate(pipeline, records, with_dedup)
+
+
+@dataclass
+class _Tally:
+    """Extraction scores accumulated article by article."""
+
+    counts: dict[str, list[int]] = field(default_factory=lambda: {t: [0, 0, 0] for t in EVENT_TYPES})
+    core: list[int] = field(default_factory=lambda: [0, 0, 0])
+    status_ok: int = 0
+    status_n: int = 0
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    false_events: list[dict[str, Any]] = field(default_factory=list)
+    false_alerts: list[dict[str, Any]] = field(default_factory=list)
+    scored: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, correct), non-background
+    matched_refs: list[tuple[int, int, str]] = field(default_factory=list)  # (article, prediction, cluster)
+
+    def add(self, ai: int, rec: dict[str, Any], preds_all: tuple[EventMention, ...]) -> None:
+        preds = [p for p in preds_all if not p.background]
+        golds = [g for g in rec["gold"]["events"] if not g.get("background")]
+        pairs = match(preds, golds)
+        mp = {i for i, _ in pairs}
+        mg = {j for _, j in pairs}
+        for i, j in pairs:
+            self.counts[preds[i].type][0] += 1
+            self.status_n += 1
+            self.status_ok += preds[i].status == golds[j]["status"]
+            self._core(is_core(preds[i]), is_core(golds[j]))
+            self.matched_refs.append((ai, preds_all.index(preds[i]), golds[j]["cluster"]))
+            if preds[i].status != golds[j]["status"]:
+                self.misses.append(
+                    {
+                        "article": rec["id"],
+                        "kind": "wrong_status",
+                        "gold": _gold_brief(golds[j]),
+                        "predicted": _pred_brief(preds[i]),
+                    }
+                )
+        for i, p in enumerate(preds):
+            self.scored.append((p.confidence, i in mp))
+            if i not in mp:
+                self.counts[p.type][1] += 1
+                self._core(is_core(p), False)
+                self.false_events.append({"article": rec["id"], **_pred_brief(p)})
+            if (
+                p.type == "sanctions_listing"
+                and p.status in ("done", "announced")
+                and (i not in mp or not is_core(golds[next(j for ii, j in pairs if ii == i)]))
+            ):
+                self.false_alerts.append({"article": rec["id"], **_pred_brief(p)})
+        for j, g in enumerate(golds):
+            if j not in mg:
+                self.counts[g["type"]][2] += 1
+                self._core(False, is_core(g))
+                self.misses.append({"article": rec["id"], "kind": "missed", "gold": _gold_brief(g)})
+
+    def _core(self, predicted: bool, gold: bool) -> None:
+        if predicted and gold:
+            self.core[0] += 1
+        elif predicted:
+            self.core[1] += 1
+        elif gold:
+            self.core[2] += 1
+
+    def result(self, n_articles: int) -> dict[str, Any]:
+        tot = [sum(c[k] for c in self.counts.values()) for k in range(3)]
+        return {
+            "articles": n_articles,
+            "core": _prf(*self.core),
+            "all_events": _prf(*tot),
+            "per_type": {t: _prf(*c) for t, c in self.counts.items()},
+            "status_accuracy": round(self.status_ok / self.status_n, 3) if self.status_n else 0.0,
+            "status_matched": self.status_n,
+            "false_alerts": self.false_alerts,
+            "confidence_curve": _curve(self.scored),
+            "misses": self.misses,
+            "false_events": self.false_events,
+        }
+
+
+def _evaluate(pipeline: Pipeline, records: list[dict[str, Any]], with_dedup: bool) -> dict[str, Any]:
     articles = [
         Article(
             id=None,
@@ -133,78 +214,13 @@ def evaluate(settings: Settings, gold_path: str | Path, *, with_dedup: bool = Tr
         )
         for r in records
     ]
-    predicted = extractor.extract_many(articles)
-    counts = {t: [0, 0, 0] for t in TYPES}
-    core = [0, 0, 0]
-    status_ok = status_n = 0
-    misses: list[dict[str, Any]] = []
-    false_events: list[dict[str, Any]] = []
-    false_alerts: list[dict[str, Any]] = []
-    scored: list[tuple[float, bool]] = []  # (confidence, correct) for every non-background prediction
-    matched_refs: list[tuple[int, int, str]] = []  # (article index, prediction index, gold cluster)
+    predicted = pipeline.extractor.extract_many(articles)
+    tally = _Tally()
     for ai, (rec, preds_all) in enumerate(zip(records, predicted, strict=True)):
-        preds = [p for p in preds_all if not p.background]
-        golds = [g for g in rec["gold"]["events"] if not g.get("background")]
-        pairs = match(preds, golds)
-        mp = {i for i, _ in pairs}
-        mg = {j for _, j in pairs}
-        for i, j in pairs:
-            counts[preds[i].type][0] += 1
-            status_n += 1
-            status_ok += preds[i].status == golds[j]["status"]
-            if is_core(preds[i]) and is_core(golds[j]):
-                core[0] += 1
-            elif is_core(preds[i]):
-                core[1] += 1
-            elif is_core(golds[j]):
-                core[2] += 1
-            matched_refs.append((ai, preds_all.index(preds[i]), golds[j]["cluster"]))
-            if preds[i].status != golds[j]["status"]:
-                misses.append(
-                    {
-                        "article": rec["id"],
-                        "kind": "wrong_status",
-                        "gold": _gold_brief(golds[j]),
-                        "predicted": _pred_brief(preds[i]),
-                    }
-                )
-        for i, p in enumerate(preds):
-            scored.append((p.confidence, i in mp))
-            if i not in mp:
-                counts[p.type][1] += 1
-                if is_core(p):
-                    core[1] += 1
-                false_events.append({"article": rec["id"], **_pred_brief(p)})
-            if (
-                p.type == "sanctions_listing"
-                and p.status in ("done", "announced")
-                and (i not in mp or not is_core(golds[next(j for ii, j in pairs if ii == i)]))
-            ):
-                false_alerts.append({"article": rec["id"], **_pred_brief(p)})
-        for j, g in enumerate(golds):
-            if j not in mg:
-                counts[g["type"]][2] += 1
-                if is_core(g):
-                    core[2] += 1
-                misses.append({"article": rec["id"], "kind": "missed", "gold": _gold_brief(g)})
-    per_type = {t: _prf(*c) for t, c in counts.items()}
-    tot = [sum(c[k] for c in counts.values()) for k in range(3)]
-    result: dict[str, Any] = {
-        "articles": len(records),
-        "core": _prf(*core),
-        "all_events": _prf(*tot),
-        "per_type": per_type,
-        "status_accuracy": round(status_ok / status_n, 3) if status_n else 0.0,
-        "status_matched": status_n,
-        "false_alerts": false_alerts,
-        "confidence_curve": _curve(scored),
-        "misses": misses,
-        "false_events": false_events,
-    }
+        tally.add(ai, rec, preds_all)
+    result = tally.result(len(records))
     if with_dedup:
-        result["dedup"] = _dedup_scores(
-            settings, extractor.models, records, articles, predicted, matched_refs
-        )
+        result["dedup"] = _dedup_scores(pipeline, records, articles, predicted, tally.matched_refs)
     return result
 
 
@@ -220,37 +236,26 @@ def _curve(scored: list[tuple[float, bool]]) -> list[dict[str, float]]:
 
 
 def _dedup_scores(
-    settings: Settings,
-    models: Any,
+    pipeline: Pipeline,
     records: list[dict[str, Any]],
     articles: list[Article],
     predicted: list[tuple[EventMention, ...]],
     matched_refs: list[tuple[int, int, str]],
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="tradewire-eval-") as tmp:
-        s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "eval.db")))
-        store = Store.open(s.storage.db)
-        dedup = Deduplicator(s.dedup, models)
-        order = sorted(range(len(records)), key=lambda i: (records[i].get("published") or "9999", i))
-        event_of: dict[tuple[int, int], int] = {}
-        for ai in order:
-            art = articles[ai]
-            aid, _ = store.add_article(
-                url=art.url, title=art.title, published=art.published, text=art.text, outlet=art.outlet
-            )
-            art = replace(art, id=aid)
-            placed = dedup.assign_story(store, art)
-            decisions = dedup.decide(store, art, predicted[ai], story=placed.story)
-            created = iter(
-                store.commit_article(
-                    aid, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved
-                )
-            )
-            news = [i for i, m in enumerate(predicted[ai]) if not m.background]
-            for idx, d in zip(news, decisions, strict=True):
-                event_of[(ai, idx)] = d.event_id if d.event_id is not None else next(created)
-        info = {e.id: e for e in store.events_by_id(sorted(set(event_of.values())))}
-        store.close()
+    """The articles through the pipeline's own per-article step (story, dedup, commit), oldest first."""
+    store = pipeline.store
+    order = sorted(range(len(records)), key=lambda i: (records[i].get("published") or "9999", i))
+    event_of: dict[tuple[int, int], int] = {}
+    for ai in order:
+        art = articles[ai]
+        aid, _ = store.articles.add(
+            url=art.url, title=art.title, published=art.published, text=art.text, outlet=art.outlet
+        )
+        done = pipeline.process_article(replace(art, id=aid), predicted[ai])
+        news = [i for i, m in enumerate(predicted[ai]) if not m.background]
+        for idx, event_id in zip(news, done.event_ids(), strict=True):
+            event_of[(ai, idx)] = event_id
+    info = {e.id: e for e in store.events.events_by_id(sorted(set(event_of.values())))}
     items = [(event_of[(ai, pi)], cluster, ai) for ai, pi, cluster in matched_refs if (ai, pi) in event_of]
     tp = fp = fn = 0
     wrong_merges = []

@@ -11,6 +11,7 @@ from typing import Any
 import trafilatura
 from trafilatura.settings import use_config
 
+from .errors import ExtractionError, ExtractionTimeout
 from .records import Extracted
 
 MAX_TREE_SIZE = 100_000  # elements; a larger (pathological) document is discarded, not walked
@@ -27,17 +28,6 @@ def _config():  # type: ignore[no-untyped-def]
 
 
 CONFIG = _config()
-
-
-class ExtractionError(ValueError):
-    """No article text could be extracted; ``reason`` is a short code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (ExtractionError, (self.reason, str(self)))  # crosses the process boundary of the pool
 
 
 _WS = re.compile(r"[ \t\u00a0]+")
@@ -70,11 +60,6 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
         published=doc.date or None,
         sitename=(doc.sitename or "").strip()[:100],
     )
-
-
-class ExtractionTimeout(ExtractionError):
-    def __init__(self, seconds: float) -> None:
-        super().__init__("timeout", f"extraction took longer than {seconds:g}s; the page was skipped")
 
 
 def _noop(_: int) -> None:

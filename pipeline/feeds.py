@@ -1,4 +1,5 @@
-"""Stage 2: feed bytes -> entries. A pure parser: feedparser never sees the network here.
+"""Stage 2: feed bytes -> entries, and when to poll a feed again. A pure parser: feedparser never sees
+the network here.
 
 Entry identity: guid, else link, else a hash of title and date. Dates come out in UTC.
 XML with entity declarations is refused before parsing, so entity expansion (billion laughs) is
@@ -9,24 +10,36 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import random
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
 import feedparser
 
+from .errors import FeedParseError
 from .records import FeedEntry, ParsedFeed
 
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_HEAD = 4096
+MAX_FEED_BACKOFF = timedelta(hours=6)
 
 
-class FeedParseError(ValueError):
-    """The bytes are not a feed we can read; ``reason`` is a short code."""
+def next_poll_after_success(interval_minutes: float, now: datetime) -> datetime:
+    """The feed's interval, plus a random jitter of up to 10% so that feeds do not poll in lockstep."""
+    jitter = random.uniform(0, 0.1) * interval_minutes
+    return now + timedelta(minutes=interval_minutes + jitter)
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+
+def next_poll_after_error(
+    interval_minutes: float, errors: int, now: datetime, retry_after: float | None
+) -> datetime:
+    """Exponential backoff with jitter, capped, never giving up; Retry-After wins when longer."""
+    base = timedelta(minutes=interval_minutes) * (2 ** min(errors, 10))
+    wait = min(base, max(MAX_FEED_BACKOFF, timedelta(minutes=interval_minutes)))
+    wait = wait * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=retry_after))
+    return now + wait
 
 
 def _iso(struct: object) -> str | None:

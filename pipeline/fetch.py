@@ -5,7 +5,8 @@ Every request: only http(s); the host resolved once per hop and refused when any
 address (Host header and TLS SNI keep the name), so a DNS answer cannot change between check and
 connect; at most ``max_redirects`` hops, each checked again; connect and read timeouts and an
 overall deadline; the body counted after decompression and cut off at ``max_bytes``; a content-type
-allowlist; at most ``per_host`` concurrent requests to one host.
+allowlist; at most ``per_host`` concurrent requests to one host. Failures raise the typed
+``FetchError`` family of ``errors`` (each with a ``reason`` and whether it is worth retrying).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from .config import NetworkSettings
+from .errors import (
+    BlockedAddress,
+    ConnectError,
+    FetchTimeout,
+    HTTPStatusError,
+    InvalidURL,
+    TooLarge,
+    TooManyRedirects,
+    UnsupportedContentType,
+)
 from .records import Response
 
 FEED_TYPES = (
@@ -39,65 +50,6 @@ FEED_TYPES = (
 )
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 JSON_TYPES = ("application/json", "text/plain", "text/html")
-
-
-class FetchError(Exception):
-    """A request that did not give usable bytes. ``reason`` is a short machine-readable code."""
-
-    reason = "fetch_error"
-    retryable = True
-
-    def __init__(self, message: str, *, url: str = "") -> None:
-        super().__init__(message)
-        self.url = url
-
-
-class InvalidURL(FetchError):
-    reason = "invalid_url"
-    retryable = False
-
-
-class BlockedAddress(FetchError):
-    reason = "blocked_address"
-    retryable = False
-
-
-class FetchTimeout(FetchError):
-    reason = "timeout"
-
-
-class ConnectError(FetchError):
-    reason = "connect_error"
-
-
-class TooLarge(FetchError):
-    reason = "too_large"
-    retryable = False
-
-
-class TooManyRedirects(FetchError):
-    reason = "too_many_redirects"
-    retryable = False
-
-
-class UnsupportedContentType(FetchError):
-    reason = "content_type"
-    retryable = False
-
-
-class HTTPStatusError(FetchError):
-    """The server answered with a status of 400 or more."""
-
-    reason = "http_status"
-
-    def __init__(
-        self, message: str, *, url: str = "", status: int, retry_after: float | None = None, body: str = ""
-    ) -> None:
-        super().__init__(message, url=url)
-        self.status = status
-        self.retry_after = retry_after
-        self.body = body
-        self.retryable = status in (408, 425, 429) or status >= 500
 
 
 def _accepted(ctype: str, accept: tuple[str, ...]) -> bool:

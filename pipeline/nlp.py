@@ -1,6 +1,5 @@
-"""Stage 4a: language models and the gazetteer, loaded lazily once per process.
+"""Stage 4a: language models, loaded lazily once per process.
 
-- ``Gazetteer``: canonical entities from ``rules/entities.jsonl`` (aliases resolve to one name).
 - ``Sentences``: offset-preserving clean-up of page furniture, then a cheap rule-based sentence split.
 - ``Models``: the spaCy pipeline (with the gazetteer as an EntityRuler before NER, component
   ``tradewire_gazetteer_v1``) and the sentence embedder, each loaded on first use.
@@ -8,113 +7,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
+
+from .gazetteer import Gazetteer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 GAZETTEER_COMPONENT = "tradewire_gazetteer_v1"
-LABELS = {"authority": "AUTHORITY", "government": "GOV", "company": "COMPANY", "list": "LIST"}
-
-
-_SUFFIX = re.compile(
-    r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|ag|sa|holdings|group)\.?$",
-    re.I,
-)
-
-
-def name_key(name: str) -> str:
-    """Comparison key of a party's name: case, punctuation and corporate suffixes ignored."""
-    k = name.lower().strip()
-    for _ in range(2):
-        k = _SUFFIX.sub("", k)
-    return re.sub(r"[^a-z0-9]+", " ", k).strip()
-
-
-@dataclass(frozen=True)
-class GazEntity:
-    id: str
-    canonical: str
-    kind: str
-    country: str
-    aliases: tuple[str, ...]
-    demonyms: tuple[str, ...]
-    roles: tuple[str, ...]
-
-
-class Gazetteer:
-    """Entities that matter to trade and sanctions analysts, with aliases; data in rules/."""
-
-    def __init__(self, entities: list[GazEntity]) -> None:
-        self.entities = {e.id: e for e in entities}
-        self._by_alias: dict[str, GazEntity] = {}
-        self._by_canonical: dict[str, GazEntity] = {}
-        for e in entities:
-            self._by_canonical[e.canonical.lower()] = e
-            for a in (*e.aliases, *e.demonyms, e.canonical):
-                self._by_alias.setdefault(a.lower(), e)
-
-    @classmethod
-    def load(cls, rules_dir: str | Path) -> Gazetteer:
-        path = Path(rules_dir) / "entities.jsonl"
-        entities = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                entities.append(
-                    GazEntity(
-                        id=d["id"],
-                        canonical=d["canonical"],
-                        kind=d["kind"],
-                        country=d.get("country", ""),
-                        aliases=tuple(d.get("aliases", ())),
-                        demonyms=tuple(d.get("demonyms", ())),
-                        roles=tuple(d.get("roles", ())),
-                    )
-                )
-            except (KeyError, json.JSONDecodeError) as exc:
-                raise ValueError(f"{path}:{n}: bad entity: {exc}") from exc
-        return cls(entities)
-
-    def get(self, entity_id: str) -> GazEntity | None:
-        return self.entities.get(entity_id)
-
-    def resolve(self, name: str) -> GazEntity | None:
-        """Alias or canonical name -> entity (case-insensitive)."""
-        key = name.strip().lower()
-        return self._by_alias.get(key) or self._by_canonical.get(key)
-
-    def canonical(self, name: str) -> str:
-        e = self.resolve(name)
-        return e.canonical if e else name.strip()
-
-    def names_for(self, name: str) -> list[str]:
-        """All spellings that refer to the same entity as ``name`` (for alias-aware search)."""
-        e = self.resolve(name)
-        if not e:
-            return [name]
-        return [e.canonical, *e.aliases]
-
-    def patterns(self) -> list[dict[str, Any]]:
-        out = []
-        for e in self.entities.values():
-            label = LABELS[e.kind]
-            for a in (*e.aliases, e.canonical):
-                out.append({"label": label, "pattern": a, "id": e.id})
-            for d in e.demonyms:
-                out.append({"label": "DEMONYM", "pattern": d, "id": e.id})
-        return out
 
 
 # -- offset-preserving clean-up -------------------------------------------------------------
@@ -158,10 +65,18 @@ def clean_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class Sentence:
+    """A sentence as the parser reads it (``text``: furniture blanked) and where it lies in the article
+    (``start``/``end`` into the stored text or title); ``quote`` is the stored words themselves."""
+
     text: str
     start: int
     end: int
     field: str = "text"
+    raw: str = ""  # the stored slice when it differs from ``text``
+
+    @property
+    def quote(self) -> str:
+        return self.raw or self.text
 
 
 class Models:
@@ -255,7 +170,10 @@ class Models:
                 if len(stext) < 3:
                     continue
                 start = offset + s.start_char + (len(s.text) - len(s.text.lstrip()))
-                out.append(Sentence(text=stext, start=start, end=start + len(stext)))
+                raw = text[start : start + len(stext)]
+                out.append(
+                    Sentence(text=stext, start=start, end=start + len(stext), raw="" if raw == stext else raw)
+                )
         return out
 
     def parse(self, texts: list[str], batch_size: int = 64) -> Iterator[Any]:

@@ -1,4 +1,5 @@
-"""Frozen records passed between stages: feeds -> fetch -> extract -> events -> dedup -> store -> alerts.
+"""Frozen records passed between stages: feeds -> fetch -> extract -> events -> stories -> dedup -> store
+-> alerts.
 
 Dicts appear only at the SQLite edge (``store``) and in the JSON export.
 """
@@ -6,6 +7,8 @@ Dicts appear only at the SQLite edge (``store``) and in the JSON export.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .vocab import is_core
 
 
 @dataclass(frozen=True)
@@ -97,11 +100,7 @@ class EventMention:
 
     @property
     def core(self) -> bool:
-        return (
-            not self.background
-            and self.type in ("sanctions_listing", "tariff_announcement", "factory_opening")
-            and self.status in ("done", "announced")
-        )
+        return is_core(self.type, self.status, self.background)
 
 
 @dataclass(frozen=True)
@@ -131,3 +130,4 @@ class Decision:
     similarity: float = 0.0
     related_to: tuple[int, ...] = field(default_factory=tuple)  # other milestones of the same thing
     anchor_date: str | None = None
+    routes: tuple[str, ...] = ()  # alert routes a new event goes to, decided before the commit

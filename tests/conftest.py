@@ -108,3 +108,14 @@ def extractor(models):
     from pipeline.events import Extractor
 
     return Extractor(NlpSettings(), models)
+
+
+@pytest.fixture
+def flow(tmp_path, models):
+    """A pipeline over a fresh log in tmp_path, with no alert route and no feed."""
+    from pipeline.config import Settings, StorageSettings
+    from pipeline.flow import Pipeline
+
+    p = Pipeline(Settings(storage=StorageSettings(db=str(tmp_path / "flow.db"))), env={})
+    yield p
+    p.close()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from werkzeug import Response
 
-from pipeline.records import Decision, EventMention, Evidence
+from pipeline.records import Article, Decision, EventMention, Evidence
 
 
 def mention(
@@ -38,9 +38,9 @@ def mention(
     )
 
 
-def decision(m: EventMention, event_id=None) -> Decision:
+def decision(m: EventMention, event_id=None, routes=()) -> Decision:
     v = np.ones(384, dtype=np.float32) / np.sqrt(384)
-    return Decision(mention=m, embedding=v.tobytes(), event_id=event_id)
+    return Decision(mention=m, embedding=v.tobytes(), event_id=event_id, routes=tuple(routes))
 
 
 def dripping(chunk: bytes, times: int, delay: float, content_type: str) -> Callable[[Any], Response]:
@@ -55,3 +55,13 @@ def dripping(chunk: bytes, times: int, delay: float, content_type: str) -> Calla
         return Response(body(), content_type=content_type)
 
     return handler
+
+
+def ingest(
+    pipeline: Any, url: str, title: str, text: str, published: str | None = "2026-03-11", mentions=None
+) -> Any:
+    """One article through the pipeline's own per-article step (events unless given, story, dedup,
+    commit), as the daemon runs it; returns what the step did (``flow.Processed``)."""
+    aid, _ = pipeline.store.articles.add(url=url, title=title, published=published, text=text)
+    art = Article(id=aid, url=url, title=title, outlet="o", published=published, text=text)
+    return pipeline.process_article(art, mentions)

@@ -18,16 +18,22 @@ from pipeline.store import Store
 def _store_with_alerts(tmp_path, n=1, **kw):
     s = Store.open(tmp_path / "a.db")
     for i in range(n):
-        aid, _ = s.add_article(
+        aid, _ = s.articles.add(
             url=f"https://o{i}.test/x", title=f"t{i}", published=None, text=f"story {i} " * 50
         )
-        s.commit_article(aid, [decision(mention(targets=(f"Party {i}",), **kw))], lambda _e: ["slack"])
+        s.events.commit_article(aid, [decision(mention(targets=(f"Party {i}",), **kw), routes=["slack"])])
     return s
 
 
 def _delivery(store, catcher, **settings):
     fetcher = Fetcher(NetworkSettings(allow_hosts=(catcher.host_port,)))
-    return Delivery(AlertSettings(**settings), store, fetcher, env={"SLACK_WEBHOOK_URL": catcher.url})
+    return Delivery(
+        AlertSettings(**settings),
+        store.outbox,
+        store.queries,
+        fetcher,
+        env={"SLACK_WEBHOOK_URL": catcher.url},
+    )
 
 
 def test_500_then_429_retry_after_then_200_delivers_exactly_once(tmp_path):
@@ -55,11 +61,11 @@ def test_404_stops_the_webhook_parks_alerts_and_status_shows_it(tmp_path, caplog
             report = _delivery(store, catcher).deliver(drain_seconds=5)
         assert report.stopped == ["slack"] and report.sent == 0
         assert len(catcher.received) == 1  # no further attempt
-        st = store.status()
+        st = store.queries.status()
         assert st["webhooks"][0]["state"] == "stopped" and "404" in st["webhooks"][0]["reason"]
         assert len(st["parked_alerts"]) == 2
         assert catcher.url not in caplog.text and "demo-secret-token" not in caplog.text
-        assert store.resume_webhook("slack") == 2
+        assert store.outbox.resume("slack") == 2
         assert _delivery(store, catcher).deliver(drain_seconds=5).sent == 2
     finally:
         catcher.stop()
@@ -71,7 +77,7 @@ def test_400_parks_that_alert_and_the_next_is_sent(tmp_path):
         store = _store_with_alerts(tmp_path, n=2)
         report = _delivery(store, catcher, min_interval_seconds=0.0).deliver(drain_seconds=5)
         assert report.parked == 1 and report.sent == 1
-        parked = store.status()["parked_alerts"]
+        parked = store.queries.status()["parked_alerts"]
         assert "HTTP 400" in parked[0]["last_error"]
     finally:
         catcher.stop()

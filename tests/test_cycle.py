@@ -10,7 +10,7 @@ from werkzeug import Response as WResponse
 from pipeline.cli import main
 from pipeline.config import FeedSettings, NetworkSettings, Settings, StorageSettings
 from pipeline.demo import load_site, render_page
-from pipeline.scheduler import Pipeline
+from pipeline.flow import Pipeline
 
 RSS = "<rss version='2.0'><channel><title>t</title><item><title>A</title><link>{}/a</link><guid>g1</guid></item></channel></rss>"
 
@@ -40,13 +40,13 @@ def test_permanent_redirect_moves_the_feed_only_when_it_repeats(tmp_path, httpse
     )
     with _pipeline(tmp_path, httpserver, base + "/old.xml") as p:
         p.run_once()
-        assert p.store.feed_state("f").url == base + "/old.xml"  # seen once: not moved yet
+        assert p.store.feeds.state("f").url == base + "/old.xml"  # seen once: not moved yet
         p.run_once()
-        assert p.store.feed_state("f").url == base + "/new.xml"  # repeated: moved
+        assert p.store.feeds.state("f").url == base + "/new.xml"  # repeated: moved
     with _pipeline(tmp_path / "t", httpserver, base + "/tmp.xml") as p:
         p.run_once()
         p.run_once()
-        assert p.store.feed_state("f").url == base + "/tmp.xml"  # a temporary redirect never moves it
+        assert p.store.feeds.state("f").url == base + "/tmp.xml"  # a temporary redirect never moves it
 
 
 def test_etag_and_last_modified_are_sent_back_exactly_and_304_is_success(tmp_path, httpserver):
@@ -71,7 +71,7 @@ def test_etag_and_last_modified_are_sent_back_exactly_and_304_is_success(tmp_pat
         report = p.run_once()
         assert seen == [(None, None), (etag, lm)]  # stored and sent back exactly as received
         assert report.feeds_polled == 1 and report.feeds_failed == 0
-        st = {f["name"]: f for f in p.store.status()["feeds"]}["f"]
+        st = {f["name"]: f for f in p.store.queries.status()["feeds"]}["f"]
         assert st["last_status"] == 304 and st["error_count"] == 0
 
 

@@ -7,36 +7,22 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import ingest as ingest_article
 
 from pipeline.config import DedupSettings
 from pipeline.dedup import Deduplicator, mention_text
 from pipeline.records import Article, StoredEvent
-from pipeline.store import Store
 
 
 @pytest.fixture
-def env(tmp_path, extractor, models):
-    store = Store.open(tmp_path / "d.db")
-    dedup = Deduplicator(DedupSettings(), models)
+def env(flow):
     n = [0]
 
     def ingest(title: str, text: str, published: str = "2026-03-11") -> list[int]:
         n[0] += 1
-        aid, _ = store.add_article(url=f"https://o{n[0]}.test/a", title=title, published=published, text=text)
-        art = Article(
-            id=aid, url=f"https://o{n[0]}.test/a", title=title, outlet="o", published=published, text=text
-        )
-        placed = dedup.assign_story(store, art)
-        decisions = dedup.decide(store, art, extractor.extract(art), story=placed.story)
-        created = iter(
-            store.commit_article(
-                aid, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved
-            )
-        )
-        return [d.event_id if d.event_id is not None else next(created) for d in decisions]
+        return ingest_article(flow, f"https://o{n[0]}.test/a", title, text, published).event_ids()
 
-    yield ingest, store
-    store.close()
+    return ingest, flow.store
 
 
 def test_two_outlets_one_listing(env):
@@ -51,7 +37,7 @@ def test_two_outlets_one_listing(env):
         "Tuesday, citing military end use.",
     )
     assert e1 == e2
-    assert store.export_event(e1)["source_count"] == 2
+    assert store.queries.export_event(e1)["source_count"] == 2
 
 
 def test_prospective_report_and_listing_stay_apart(env):
@@ -88,7 +74,7 @@ def test_tariff_threat_and_tariff_and_pause_are_three_events_linked_as_a_lifecyc
         published="2026-03-13",
     )
     assert len({threat, imposed, pause}) == 3
-    related = store.export_event(pause)["related"]
+    related = store.queries.export_event(pause)["related"]
     assert imposed in related or threat in related
 
 
@@ -119,15 +105,17 @@ def test_window_keeps_events_months_apart_separate(env):
     assert a != b
 
 
-def test_settings_are_used(env, models):
-    strict = Deduplicator(replace(DedupSettings(), similarity=1.01, strong_similarity=1.01), models)
+def test_settings_are_used(flow, models):
+    strict = Deduplicator(
+        replace(DedupSettings(), similarity=1.01, strong_similarity=1.01), models, flow.store.events
+    )
     assert strict.settings.similarity > 1
 
 
-def test_a_report_in_the_same_story_merges_at_the_story_similarity(extractor, models):
+def test_a_report_in_the_same_story_merges_at_the_story_similarity(extractor, models, flow):
     """Two outlets on one designation, neither placed in time; the second's target came out as an
     official's title, so the reports share no party: only their shared story joins them."""
-    dedup = Deduplicator(DedupSettings(), models)
+    dedup = flow.dedup
 
     def report(n: int, title: str, text: str) -> tuple[Any, Any]:
         art = Article(id=n, url=f"https://o{n}.test/a", title=title, outlet="o", published=None, text=text)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.demo import load_site, render_page
-from pipeline.extract import ExtractionError, extract_article
+from pipeline.errors import ExtractionError
+from pipeline.extract import extract_article
 
 
 def test_demo_page_keeps_the_story_and_drops_the_clutter():
@@ -43,7 +44,8 @@ def test_oversize_page_is_refused():
 
 
 def test_pool_extracts_in_parallel_and_a_page_that_overruns_is_skipped_not_hung():
-    from pipeline.extract import ExtractionPool, ExtractionTimeout
+    from pipeline.errors import ExtractionTimeout
+    from pipeline.extract import ExtractionPool
 
     site = load_site()
     pages = [(render_page(a, []).encode(), None) for a in site["articles"][:3]]

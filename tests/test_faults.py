@@ -12,7 +12,7 @@ from helpers import dripping
 from werkzeug import Response as WResponse
 
 from pipeline.config import FeedSettings, NetworkSettings, Settings, StorageSettings
-from pipeline.scheduler import Pipeline
+from pipeline.flow import Pipeline
 
 GOOD = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>ok</title>
 <item><title>A</title><link>{base}/a</link><guid>a-1</guid></item>
@@ -140,7 +140,7 @@ def test_every_fault_is_survived_recorded_and_visible(tmp_path, faulty, httpserv
         t0 = datetime.now().astimezone()
         report = p.run_once()
         assert report.feeds_failed == len(FAULTS) + 2
-        status = {f["name"]: f for f in p.store.status()["feeds"]}
+        status = {f["name"]: f for f in p.store.queries.status()["feeds"]}
         for name, (_, reason) in FAULTS.items():
             assert status[name]["last_error_reason"] == reason, (name, status[name])
             assert status[name]["error_count"] == 1 and status[name]["next_poll"]
@@ -152,11 +152,11 @@ def test_every_fault_is_survived_recorded_and_visible(tmp_path, faulty, httpserv
         # entry without link or guid: in the ledger, not fetched; both linked entries fetched as one article each
         assert p.store.db["entries"].count_where("feed = 'ok' and key like 'hash:%'") == 1
         assert status["latin1"]["last_error_reason"] in (None, "bozo")
-        failures = p.store.status()["recent_failures"]
+        failures = p.store.queries.status()["recent_failures"]
         assert failures and all(f["reason"] for f in failures)
         second = p.run_once()  # the next cycle still runs, nothing new from the healthy feeds
         assert second.articles_queued == 0
-        status2 = {f["name"]: f for f in p.store.status()["feeds"]}
+        status2 = {f["name"]: f for f in p.store.queries.status()["feeds"]}
         assert status2["500"]["error_count"] == 2  # never gives up, counts on
 
 

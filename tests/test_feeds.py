@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from pipeline.feeds import FeedParseError, entry_key, parse_feed
+from pipeline.errors import FeedParseError
+from pipeline.feeds import entry_key, parse_feed
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>
 <item><title>One</title><link>https://news.test/a?utm_source=x</link><guid>g-1</guid>

@@ -10,19 +10,17 @@ from helpers import dripping
 from werkzeug import Response as WResponse
 
 from pipeline.config import NetworkSettings
-from pipeline.fetch import (
-    FEED_TYPES,
+from pipeline.errors import (
     BlockedAddress,
     ConnectError,
-    Fetcher,
     FetchTimeout,
     HTTPStatusError,
     InvalidURL,
     TooLarge,
     TooManyRedirects,
     UnsupportedContentType,
-    parse_retry_after,
 )
+from pipeline.fetch import FEED_TYPES, Fetcher, parse_retry_after
 
 
 def _fetcher(httpserver, **kw) -> Fetcher:

@@ -13,8 +13,8 @@ import pytest
 from conftest import SHARED, needs_shared
 
 from pipeline.config import PROJECT_ROOT, Settings
-from pipeline.dedup import PAIR_FEATURES, StoryModel
 from pipeline.evaluation import evaluate
+from pipeline.stories import PAIR_FEATURES, StoryModel
 
 FLOORS = json.loads((Path(__file__).parent / "quality_floors.json").read_text())
 GOLD = SHARED / "dev" / "articles.jsonl"

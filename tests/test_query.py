@@ -72,14 +72,14 @@ def log(tmp_path):
     ]
     ids, articles = {}, {}
     for key, m in rows:
-        aid, _ = s.add_article(
+        aid, _ = s.articles.add(
             url=f"https://{key}.test/x", title=f"title {key}", published=None, text=key * 200
         )
         articles[key] = aid
-        (ids[key],) = s.commit_article(aid, [decision(m)], lambda _e: [], story_id=aid)
-    aid, _ = s.add_article(url="https://a2.test/x", title="second report", published=None, text="z" * 200)
+        (ids[key],) = s.events.commit_article(aid, [decision(m)], story_id=aid)
+    aid, _ = s.articles.add(url="https://a2.test/x", title="second report", published=None, text="z" * 200)
     # the second report of "a" is in a's story
-    s.commit_article(aid, [decision(rows[0][1], event_id=ids["a"])], lambda _e: [], story_id=articles["a"])
+    s.events.commit_article(aid, [decision(rows[0][1], event_id=ids["a"])], story_id=articles["a"])
     ids["story_a"] = articles["a"]
     s.close()
     cfg = tmp_path / "q.toml"

@@ -108,3 +108,53 @@ def test_word_lists_are_data_a_user_extends_without_code(tmp_path, models):
     (rules / "lexicon.json").write_text(json.dumps(lex))
     after = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models).extract(_article(sentence))
     assert not any("Harbor Ledger" in t for e in after for t in e.targets)
+
+
+@pytest.mark.parametrize(
+    "field,value,says",
+    [
+        ("type", "sanctions_lifting", "unknown type 'sanctions_lifting'"),
+        ("milestone", "groundbreaking", "unknown milestone 'groundbreaking'"),
+        ("roles", "tariff.v9", "unknown role function 'tariff.v9'"),
+        ("status", "rumoured", "unknown status 'rumoured'"),
+    ],
+)
+def test_a_rule_naming_an_unknown_type_milestone_or_role_is_refused_with_its_id(tmp_path, field, value, says):
+    import shutil
+
+    from pipeline.errors import RulesError
+    from pipeline.events import RuleSet
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    rows = _jsonl("events.jsonl")
+    rows[3][field] = value
+    (rules / "events.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(RulesError) as err:
+        RuleSet.load(rules)
+    assert rows[3]["id"] in str(err.value) and says in str(err.value)
+
+
+def test_authority_links_are_data(tmp_path, models):
+    """Which authority keeps a list is read from rules/entities.jsonl, not from code."""
+    import shutil
+    from dataclasses import replace
+
+    from pipeline.events import Extractor
+    from pipeline.nlp import Models
+
+    sentence = "Acme Photonics and Borealis Semi were added to the SDN list on Tuesday."
+    base = Extractor(NlpSettings(), models).extract(_article(sentence))
+    assert base and base[0].actors == ("U.S. Department of the Treasury (OFAC)",)
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    rows = _jsonl("entities.jsonl")
+    for r in rows:
+        if r["id"] == "list.sdn":
+            r["authority"] = "auth.us.state"
+    (rules / "entities.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = replace(NlpSettings(), rules_dir=str(rules))
+    moved = Extractor(settings, Models.get(settings.spacy_model, settings.rules_dir)).extract(
+        _article(sentence)
+    )
+    assert moved and moved[0].actors == ("U.S. Department of State",)

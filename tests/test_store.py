@@ -53,9 +53,9 @@ def test_canonical_url(a, b):
 def test_same_article_via_two_urls_is_stored_once_and_wire_copies_are_linked(tmp_path):
     s = Store.open(tmp_path / "a.db")
     text = "WASHINGTON - The Commerce Department added Acme Photonics to the Entity List. " * 10
-    a1, new1 = s.add_article(url="https://one.test/x?utm_source=rss", title="t", published=None, text=text)
-    a2, new2 = s.add_article(url="https://one.test/x", title="t", published=None, text=text)
-    a3, new3 = s.add_article(
+    a1, new1 = s.articles.add(url="https://one.test/x?utm_source=rss", title="t", published=None, text=text)
+    a2, new2 = s.articles.add(url="https://one.test/x", title="t", published=None, text=text)
+    a3, new3 = s.articles.add(
         url="https://two.test/copy", title="t", published=None, text=text + " Extra line."
     )
     assert (new1, new2, new3) == (True, False, True) and a1 == a2
@@ -66,16 +66,14 @@ def test_same_article_via_two_urls_is_stored_once_and_wire_copies_are_linked(tmp
 
 def test_commit_is_atomic(tmp_path):
     s = Store.open(tmp_path / "a.db")
-    aid, _ = s.add_article(url="https://one.test/x", title="t", published=None, text="text " * 50)
-
-    def failing_routes(_event):
-        raise RuntimeError("crash while routing")
-
-    with pytest.raises(RuntimeError):
-        s.commit_article(aid, [decision(mention())], failing_routes)
+    aid, _ = s.articles.add(url="https://one.test/x", title="t", published=None, text="text " * 50)
+    # the second decision names an event that does not exist: the first one's writes must not stay
+    broken = [decision(mention(), routes=["slack"]), decision(mention(targets=("Other",)), event_id=999)]
+    with pytest.raises(KeyError):
+        s.events.commit_article(aid, broken)
     assert s.db["events"].count == 0 and s.db["sources"].count == 0 and s.db["outbox"].count == 0
     assert s.db["articles"].get(aid)["state"] == "fetched"  # retried next cycle
-    created = s.commit_article(aid, [decision(mention())], lambda _e: ["slack"])
+    created = s.events.commit_article(aid, [decision(mention(), routes=["slack"])])
     assert len(created) == 1 and s.db["outbox"].count == 1
     assert s.db["articles"].get(aid)["state"] == "done"
     s.close()
@@ -83,13 +81,13 @@ def test_commit_is_atomic(tmp_path):
 
 def test_merge_adds_a_source_without_a_second_alert(tmp_path):
     s = Store.open(tmp_path / "a.db")
-    a1, _ = s.add_article(url="https://one.test/x", title="t", published=None, text="first story " * 50)
-    a2, _ = s.add_article(url="https://two.test/y", title="t", published=None, text="second story " * 50)
-    (eid,) = s.commit_article(a1, [decision(mention(status="announced"))], lambda _e: ["slack"])
-    s.commit_article(
-        a2, [decision(mention(targets=("Acme Photonics", "Beta Labs")), event_id=eid)], lambda _e: ["slack"]
+    a1, _ = s.articles.add(url="https://one.test/x", title="t", published=None, text="first story " * 50)
+    a2, _ = s.articles.add(url="https://two.test/y", title="t", published=None, text="second story " * 50)
+    (eid,) = s.events.commit_article(a1, [decision(mention(status="announced"), routes=["slack"])])
+    s.events.commit_article(
+        a2, [decision(mention(targets=("Acme Photonics", "Beta Labs")), event_id=eid, routes=["slack"])]
     )
-    e = s.export_event(eid)
+    e = s.queries.export_event(eid)
     assert e["source_count"] == 2 and e["independent_sources"] == 2
     assert e["status"] == "done"  # "will take effect" then "took effect"
     assert "Beta Labs" in e["targets"]
@@ -99,23 +97,23 @@ def test_merge_adds_a_source_without_a_second_alert(tmp_path):
 
 def test_full_text_and_filters(tmp_path):
     s = Store.open(tmp_path / "a.db")
-    a1, _ = s.add_article(
+    a1, _ = s.articles.add(
         url="https://one.test/x", title="Drone makers blacklisted", published=None, text="x " * 50
     )
-    s.commit_article(a1, [decision(mention())], lambda _e: [])
-    assert len(s.query_events(query="drone")) == 1
-    assert len(s.query_events(query="Photonics")) == 1
-    assert s.query_events(query="tariff") == []
-    assert s.query_events(query='weird "quote AND (') == []  # user text never breaks FTS syntax
+    s.events.commit_article(a1, [decision(mention())])
+    assert len(s.queries.query_events(query="drone")) == 1
+    assert len(s.queries.query_events(query="Photonics")) == 1
+    assert s.queries.query_events(query="tariff") == []
+    assert s.queries.query_events(query='weird "quote AND (') == []  # user text never breaks FTS syntax
     s.close()
 
 
 def test_backup_is_a_checked_copy(tmp_path):
     s = Store.open(tmp_path / "a.db")
-    a1, _ = s.add_article(url="https://one.test/x", title="t", published=None, text="x " * 50)
-    s.commit_article(a1, [decision(mention())], lambda _e: [])
-    result = s.backup(tmp_path / "copy.db")
+    a1, _ = s.articles.add(url="https://one.test/x", title="t", published=None, text="x " * 50)
+    s.events.commit_article(a1, [decision(mention())])
+    result = s.queries.backup(tmp_path / "copy.db")
     assert result["integrity"] == "ok" and result["events"] == 1
     with pytest.raises(FileExistsError):
-        s.backup(tmp_path / "copy.db")
+        s.queries.backup(tmp_path / "copy.db")
     s.close()

@@ -7,11 +7,11 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+from helpers import ingest
 
-from pipeline.config import PROJECT_ROOT, DedupSettings
-from pipeline.dedup import PAIR_FEATURES, Deduplicator, StoryClusterer, StoryDoc, StoryModel, pair_features
-from pipeline.records import Article
-from pipeline.store import Store
+from pipeline.config import PROJECT_ROOT, Settings, StorageSettings
+from pipeline.flow import Pipeline
+from pipeline.stories import PAIR_FEATURES, StoryClusterer, StoryDoc, StoryModel, pair_features
 
 # Two confusable happenings: the same company opens a plant twice, in other places and other years.
 OHIO = [
@@ -169,25 +169,18 @@ def test_old_articles_are_forgotten():
 
 
 def test_stories_are_stored_and_survive_a_restart(tmp_path, models):
+    settings = Settings(storage=StorageSettings(db=str(tmp_path / "s.db")))
     path = tmp_path / "s.db"
 
-    def process(store: Store, dedup: Deduplicator, n: int, title: str, text: str) -> int:
-        url = f"https://outlet{n}.test/a"
-        aid, _ = store.add_article(url=url, title=title, published="2026-03-10", text=text)
-        art = Article(id=aid, url=url, title=title, outlet=f"o{n}", published="2026-03-10", text=text)
-        placed = dedup.assign_story(store, art)
-        decisions = dedup.decide(store, art, (), story=placed.story)
-        store.commit_article(aid, decisions, lambda _e: [], story_id=placed.story, story_moves=placed.moved)
-        return aid
+    def process(p: Pipeline, n: int, title: str, text: str) -> int:
+        return ingest(p, f"https://outlet{n}.test/a", title, text, "2026-03-10", mentions=()).article
 
-    store = Store.open(path)
-    first = process(store, Deduplicator(DedupSettings(), models), 1, *OHIO[0])
-    other = process(store, Deduplicator(DedupSettings(), models), 2, *POLAND[0])
-    store.close()
+    with Pipeline(settings, env={}) as p:
+        first = process(p, 1, *OHIO[0])
+        other = process(p, 2, *POLAND[0])
     # a new process: the clusterer is restored from the file, and the follow-up joins the first story
-    store = Store.open(path)
-    follow = process(store, Deduplicator(DedupSettings(), models), 3, *OHIO[1])
-    store.close()
+    with Pipeline(settings, env={}) as p:
+        follow = process(p, 3, *OHIO[1])
     con = sqlite3.connect(path)
     rows = dict(con.execute("select id, story_id from articles").fetchall())
     con.close()
@@ -195,11 +188,9 @@ def test_stories_are_stored_and_survive_a_restart(tmp_path, models):
     assert rows[follow] == first
     assert rows[other] == other
     # a regrouping moves an earlier article; the move is stored with the article that caused it
-    store = Store.open(path)
-    dedup = Deduplicator(DedupSettings(), models)
-    ids = [process(store, dedup, 10 + n, *x) for n, x in enumerate(LISTING)]
-    assert [r["id"] for r in store.story(ids[0])] == ids
-    store.close()
+    with Pipeline(settings, env={}) as p:
+        ids = [process(p, 10 + n, *x) for n, x in enumerate(LISTING)]
+        assert [r["id"] for r in p.store.queries.story(ids[0])] == ids
 
 
 def _earnings(i: int) -> tuple[str, str]:
@@ -241,3 +232,20 @@ def test_a_date_that_is_not_a_day_counts_as_undated():
     assert c.assign(2, _doc(*OHIO[1]), "2026-03") == first  # a month only: the same
     assert c.assign(3, _doc(*OHIO[2]), "2026-03-11T09:00:00Z") == first
     assert c.articles[1].day is None and c.articles[3].day == "2026-03-11"
+
+
+def test_the_clusterers_knobs_come_from_the_model_file_and_an_old_file_still_loads(tmp_path):
+    shipped = json.loads((PROJECT_ROOT / "models" / "story_pair_v2.json").read_text())
+    assert StoryClusterer(StoryModel.load()).max_hood == shipped["clusterer"]["max_hood"]
+    tuned = dict(shipped, clusterer=dict(shipped["clusterer"], max_hood=7, hood_floor=0.3))
+    (tmp_path / "tuned.json").write_text(json.dumps(tuned))
+    c = StoryClusterer(StoryModel.load(tmp_path / "tuned.json"))
+    assert (c.max_hood, c.hood_floor) == (7, 0.3)
+    old = {k: v for k, v in shipped.items() if k != "clusterer"}  # a file written before the knobs moved
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    c = StoryClusterer(StoryModel.load(tmp_path / "old.json"))
+    assert (c.max_members, c.max_hood, c.max_articles) == (10, 80, 5000)
+    bad = dict(shipped, clusterer={"max_hod": 3})
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="max_hod"):
+        StoryModel.load(tmp_path / "bad.json")

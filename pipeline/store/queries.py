@@ -1,0 +1,230 @@
+"""Read-only queries: the export contract, the analyst filters, stories, status and backup.
+
+Nothing here writes to the log (``backup`` writes a copy elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable
+from typing import Any
+
+import sqlean
+from sqlite_utils import Database
+
+from .db import Part
+
+COMMON_ENTITY = 2000  # events naming an entity above which an entity query walks the newest events
+
+
+class Queries(Part):
+    def __init__(self, db: Database, path: str) -> None:
+        super().__init__(db)
+        self.path = path
+
+    def export_event(self, event_id: int) -> dict[str, Any]:
+        """An event in the public export contract (see README)."""
+        r = self.one("select * from events where id = ?", [event_id])
+        if r is None:
+            raise KeyError(event_id)
+        sources = []
+        for s in self.db.query(
+            "select s.*, a.story_id from sources s left join articles a on a.id = s.article_id "
+            "where s.event_id = ? order by s.id",
+            [event_id],
+        ):
+            sources.append(
+                {
+                    "url": s["url"],
+                    "title": s["title"],
+                    "outlet": s["outlet"],
+                    "published": s["published"],
+                    "evidence": json.loads(s["evidence"] or "[]"),
+                    "status": s["status"],
+                    "syndicated_copy": s["origin"] is not None,
+                    "story_id": s["story_id"],
+                }
+            )
+        related = [
+            x["related_id"]
+            for x in self.db.query(
+                "select related_id from event_links where event_id = ? order by related_id", [event_id]
+            )
+        ]
+        return {
+            "id": r["id"],
+            "type": r["type"],
+            "status": r["status"],
+            "actors": json.loads(r["actors"] or "[]"),
+            "targets": json.loads(r["targets"] or "[]"),
+            "location": r["location"],
+            "event_date": r["event_date"],
+            "confidence": r["confidence"],
+            "first_seen": r["first_seen"],
+            "last_seen": r["last_seen"],
+            "source_count": r["source_count"],
+            "independent_sources": r["independent_sources"],
+            "amounts": json.loads(r["amounts"] or "[]"),
+            "related": related,
+            "sources": sources,
+        }
+
+    def query_events(
+        self,
+        *,
+        types: Iterable[str] = (),
+        statuses: Iterable[str] = (),
+        entities: Iterable[str] = (),
+        country_entities: Iterable[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        seen_since: str | None = None,
+        seen_until: str | None = None,
+        min_sources: int | None = None,
+        query: str | None = None,
+        related_to: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Filter the log; every filter is optional and they combine with AND."""
+        where: list[str] = []
+        params: list[Any] = []
+        types, statuses, entities = list(types), list(statuses), list(entities)
+        country_entities = list(country_entities)
+        if types:
+            where.append(f"e.type in ({','.join('?' * len(types))})")
+            params += types
+        if statuses:
+            where.append(f"e.status in ({','.join('?' * len(statuses))})")
+            params += statuses
+        if entities:
+            where.append(self._entity_clause(len(entities), entities))
+            params += entities
+        if country_entities:
+            marks = ",".join("?" * len(country_entities))
+            where.append(
+                f"(e.id in (select event_id from event_entities where entity in ({marks}) collate nocase) "
+                f"or e.location in ({marks}))"
+            )
+            params += country_entities + country_entities
+        if since:  # by the event's place in time: its date, else its first report's
+            where.append("e.anchor_date >= ?")
+            params.append(since)
+        if until:
+            where.append("e.anchor_date <= ?")
+            params.append(until + "\uffff" if len(until) < 10 else until)
+        if seen_since:
+            where.append("e.first_seen >= ?")
+            params.append(seen_since)
+        if seen_until:
+            where.append("e.first_seen <= ?")
+            params.append(seen_until + "\uffff" if len(seen_until) <= 10 else seen_until)
+        if min_sources:
+            where.append("e.independent_sources >= ?")
+            params.append(min_sources)
+        if query:
+            where.append("e.rowid in (select rowid from events_fts where events_fts match ?)")
+            params.append(_fts_query(query))
+        if related_to is not None:
+            where.append("(e.id = ? or e.id in (select related_id from event_links where event_id = ?))")
+            params += [related_to, related_to]
+        sql = "select e.id from events e"
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by e.anchor_date desc, e.id desc"
+        if limit:
+            sql += f" limit {int(limit)}"
+        return [self.export_event(r["id"]) for r in self.db.query(sql, params)]
+
+    def _entity_clause(self, n: int, entities: list[str]) -> str:
+        """A rare entity: collect its few events. A common one: walk the newest events and probe each."""
+        marks = ",".join("?" * n)
+        common = (
+            self.db.execute(
+                f"select count(*) from (select 1 from event_entities where entity in ({marks}) collate nocase "
+                f"limit {COMMON_ENTITY})",
+                entities,
+            ).fetchone()[0]
+            >= COMMON_ENTITY
+        )
+        if common:
+            return (
+                f"exists (select 1 from event_entities ee where ee.event_id = e.id and ee.entity in ({marks}) "
+                "collate nocase)"
+            )
+        return f"e.id in (select event_id from event_entities where entity in ({marks}) collate nocase)"
+
+    def story(self, story_id: int) -> list[dict[str, Any]]:
+        """The articles of one story, oldest first, with the events each reports."""
+        rows = list(
+            self.db.query(
+                "select a.id, a.published, a.outlet, a.title, a.url, a.copy_of, "
+                "(select json_group_array(distinct s.event_id) from sources s where s.article_id = a.id) "
+                "as events from articles a where a.story_id = ? order by a.processed_at, a.id",
+                [story_id],
+            )
+        )
+        for r in rows:
+            r["events"] = sorted(e for e in json.loads(r["events"] or "[]") if e is not None)
+        return rows
+
+    def status(self) -> dict[str, Any]:
+        feeds = list(
+            self.db.query(
+                "select name, url, last_success, last_status, last_error_reason, last_error, last_error_at, error_count, "
+                "next_poll, entries_total from feeds order by name"
+            )
+        )
+        queue = {
+            r["state"]: r["n"]
+            for r in self.db.query("select state, count(*) as n from articles group by state")
+        }
+        outbox = {
+            r["state"]: r["n"]
+            for r in self.db.query("select state, count(*) as n from outbox group by state")
+        }
+        oldest = self.one("select min(created_at) as t from outbox where state = 'pending'")
+        webhooks = list(self.db.query("select * from webhooks order by route"))
+        parked = list(
+            self.db.query(
+                "select id, event_id, route, last_error from outbox where state = 'parked' order by id desc limit 20"
+            )
+        )
+        failures = list(self.db.query("select * from failures order by id desc limit 20"))
+        events = self.one("select count(*) as n from events")["n"]
+        size = sum(os.path.getsize(self.path + s) for s in ("", "-wal") if os.path.exists(self.path + s))
+        return {
+            "database": self.path,
+            "database_bytes": size,
+            "events": events,
+            "feeds": feeds,
+            "articles": queue,
+            "outbox": outbox,
+            "oldest_pending_alert": oldest["t"] if oldest else None,
+            "webhooks": webhooks,
+            "parked_alerts": parked,
+            "recent_failures": failures,
+        }
+
+    def backup(self, target: str | os.PathLike[str]) -> dict[str, Any]:
+        """Copy the log with VACUUM INTO, then check the copy's integrity."""
+        target = str(target)
+        if os.path.exists(target):
+            raise FileExistsError(target)
+        self.db.execute("VACUUM INTO ?", [target])
+        os.chmod(target, stat.S_IRUSR | stat.S_IWUSR)
+        check = sqlean.connect(target)
+        try:
+            result = check.execute("PRAGMA integrity_check").fetchone()[0]
+            events = check.execute("select count(*) from events").fetchone()[0]
+        finally:
+            check.close()
+        return {"path": target, "integrity": result, "events": events, "bytes": os.path.getsize(target)}
+
+
+def _fts_query(q: str) -> str:
+    """Plain words become an AND of quoted terms, so user text never breaks FTS syntax."""
+    terms = re.findall(r"[\w.-]+", q)
+    return " ".join('"' + t.replace('"', "") + '"' for t in terms) or '""'
