@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint eval bench clean config-docs
+.PHONY: install demo test lint eval bench clean config-docs train
 
 install: $(STAMP)
 
@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e ".[dev,datasette,vec]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,datasette,vec,train]"
 	touch $(STAMP)
 
 demo: install
@@ -29,6 +29,10 @@ lint: install
 
 eval: install
 	$(BIN)/python run.py eval ../shared/dev/articles.jsonl
+
+# Rebuild the trained models from ../shared (seeded: a rerun writes the same files).
+train: install
+	$(BIN)/python run.py train --data ../shared/train/articles.jsonl
 
 bench: install
 	$(BIN)/python bench/throughput.py

@@ -328,6 +328,35 @@ def eval_cmd(config_path: str | None, gold: str, as_json: bool, show: bool) -> N
 
 
 @main.command()
+@config_option
+@click.option(
+    "--data",
+    "paths",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Labelled articles (JSONL in the schema of ../shared/dev, with evidence); repeatable.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Model file (default: the configured one)."
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the folds and the fits.")
+def train(config_path: str | None, paths: tuple[str, ...], out: str | None, seed: int) -> None:
+    """Rebuild the event decision model from labelled articles, cross-validated by event cluster."""
+    from .errors import TradewireError
+    from .training.fit import Params
+    from .training.train import train as run_training
+
+    settings = _settings(config_path)
+    try:
+        run_training(
+            list(paths), out or settings.nlp.decisions, settings.nlp, Params(seed=seed), say=click.echo
+        )
+    except (TradewireError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
 def demo() -> None:
     """Serve the bundled demo news site on loopback, run one cycle against it, print events and the alert."""
     from .demo import run_demo

@@ -98,6 +98,10 @@ class NlpSettings:
     background_days: int = setting(
         7, "An event dated (to the day) this many days before the article is background, not news."
     )
+    decisions: str = setting(
+        str(PROJECT_ROOT / "models" / "event_decisions_v1.json"),
+        'Trained decision model (run.py train writes it); "" lets the rules decide alone.',
+    )
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,8 @@ def load_settings(path: str | os.PathLike[str] | None) -> Settings:
 def _toml_value(name: str, value: Any) -> str:
     if name == "rules_dir":
         return '"<project>/rules"'
+    if name == "decisions":
+        return '"<project>/models/event_decisions_v1.json"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):

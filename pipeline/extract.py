@@ -6,6 +6,7 @@ Hardening: bounded input size and tree size; no network (trafilatura never fetch
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import trafilatura
@@ -31,6 +32,23 @@ CONFIG = _config()
 
 
 _WS = re.compile(r"[ \t\u00a0]+")
+# Publication dates from the page's own metadata only (meta tags, <time>, the URL). htmldate's
+# extensive search also reads dates out of the visible text, where the nearest one is often the
+# footer's copyright year: an undated page became "published 1 January" of this year, and every
+# event it reported looked months old.
+DATE_PARAMS = {"original_date": True, "extensive_search": False}
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _without_headline(text: str, title: str) -> str:
+    """The body without the page's headline when it opens the text (the <h1> is kept as the title)."""
+    first, _, rest = text.partition("\n")
+    if title and rest and _words(first) == _words(title):
+        return rest
+    return text
 
 
 def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int = 10_000_000) -> Extracted:
@@ -46,6 +64,7 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
             with_metadata=True,
             include_comments=False,
             include_tables=True,  # trafilatura's default; tables carry tariff schedules
+            date_extraction_params=dict(DATE_PARAMS, max_date=date.today().isoformat()),
             config=CONFIG,
         )
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken markup
@@ -54,9 +73,10 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError("no_text", "no article text found on the page")
     text = "\n".join(_WS.sub(" ", line).strip() for line in text.splitlines() if line.strip())
+    title = (doc.title or "").strip()
     return Extracted(
-        text=text,
-        title=(doc.title or "").strip(),
+        text=_without_headline(text, title),
+        title=title,
         published=doc.date or None,
         sitename=(doc.sitename or "").strip()[:100],
     )

@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+from .errors import RulesError
 from .gazetteer import Gazetteer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,18 +41,58 @@ _FURNITURE = [
         r"(?im)^[ \t]*(?:date|published|updated|posted)(?: on)?:?\s+\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?\s*"
     ),
     # datelines: "WASHINGTON (Reuters) -", "Kumamoto, Feb. 24 (Jiji Press)--", "OTTAWA, March 3 (Trade Desk) —"
-    re.compile(r"(?m)^[ \t]*[A-Z][A-Z .,'/-]{2,40}(?:,[^()\n]{0,20})?\s*(?:\([^)\n]{0,40}\))?\s*[-–—]+\s"),
+    # (with the agency in brackets the dash may touch the next word: "LONDON (Reuters) -Britain, ...")
+    re.compile(
+        r"(?m)^[ \t]*[A-Z][A-Z .,'/-]{2,40}(?:,[^()\n]{0,20})?\s*(?:\([^)\n]{0,40}\)\s*[-–—]+\s*|[-–—]+\s)"
+    ),
     re.compile(
         r"(?m)^[ \t]*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,3}),\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}"
         r"(?:,\s+\d{4})?\s*\([^)\n]{1,40}\)\s*(?:--|[-–—])\s*"
     ),
 ]
-_SKIP_LINE = re.compile(
-    r"^\s*(skip to (main )?content|advertisement|related( articles| stories| news)?:?|read more|"
-    r"sign up|subscribe|share this|follow us|image( credit| source)?:|photo:|copyright|©|"
-    r"you may also like|more from|recommended|newsletter|cookie|editor['’]s note|disclaimer|correction:)",
-    re.IGNORECASE,
-)
+_BULLET = re.compile(r"^\s*(?:[-–—•*·▪►]|\d{1,2}[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Furniture:
+    """Page furniture lines, from ``rules/lexicon.json`` (``page_furniture``)."""
+
+    skip: re.Pattern[str]
+    teaser_header: re.Pattern[str]
+
+    @classmethod
+    def load(cls, rules_dir: str) -> Furniture:
+        path = Path(rules_dir) / "lexicon.json"
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))["page_furniture"]
+            skip = re.compile(r"^\s*(?:" + "|".join(d["skip_lines"]) + ")", re.I)
+            headers = re.compile(r"^\s*(?:" + "|".join(d["teaser_headers"]) + r")\s*[:.!]?\s*$", re.I)
+        except (OSError, KeyError, TypeError, ValueError, re.error) as exc:
+            raise RulesError(f"{path}: bad page_furniture: {type(exc).__name__}: {exc}") from exc
+        return cls(skip, headers)
+
+    def teaser(self, line: str) -> bool:
+        """A line in a teaser block: a list item, or a short headline-like line (no sentence end)."""
+        s = line.strip()
+        return bool(_BULLET.match(s)) or (len(s) < 160 and not s.endswith((".", "!", "?", '"', "”")))
+
+    def article_lines(self, lines: list[str]) -> list[bool]:
+        """For each line: is it the article's own (not furniture)?"""
+        out = []
+        in_teasers = False
+        for line in lines:
+            s = line.strip()
+            if self.teaser_header.match(s):
+                in_teasers = True
+                out.append(False)
+                continue
+            if in_teasers and s and self.teaser(s):
+                out.append(False)
+                continue
+            if s:
+                in_teasers = False
+            out.append(bool(s) and not self.skip.match(s) and len(s) > 2)
+        return out
 
 
 def clean_text(text: str) -> str:
@@ -118,6 +161,10 @@ class Models:
             return nlp
 
     @cached_property
+    def furniture(self) -> Furniture:
+        return Furniture.load(self.rules_dir)
+
+    @cached_property
     def splitter(self) -> Any:
         import spacy
 
@@ -149,17 +196,11 @@ class Models:
 
         ``keep(paragraph)``, when given, is a cheap test that skips paragraphs that cannot matter.
         """
-        cleaned = clean_text(text)
+        lines = clean_text(text).split("\n")
         paragraphs: list[tuple[int, str]] = []
         pos = 0
-        for line in cleaned.split("\n"):
-            stripped = line.strip()
-            if (
-                stripped
-                and not _SKIP_LINE.match(stripped)
-                and len(stripped) > 2
-                and (keep is None or keep(line))
-            ):
+        for line, own in zip(lines, self.furniture.article_lines(lines), strict=True):
+            if own and (keep is None or keep(line)):
                 paragraphs.append((pos, line))
             pos += len(line) + 1
         out: list[Sentence] = []

@@ -18,7 +18,8 @@ GROUP_RX = re.compile(
     r"\b((?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens of|several|more than \d[\d,]*|"
     r"about \d[\d,]*|nearly \d[\d,]*|over \d[\d,]*)\s+(?:of its\s+)?(?:[\w.'-]+\s+){0,3}?(?:entities|companies|firms|individuals|"
     r"persons|people|organizations|organisations|addresses|vessels|parties|businesses|chipmakers|suppliers|exchanges|"
-    r"affiliates|subsidiaries|designers|makers|banks|traders|networks))\b"
+    r"affiliates|subsidiaries|designers|makers|banks|traders|networks|nationals|citizens|members|officials|"
+    r"individuals|oligarchs|leaders|executives|ships|tankers|aircraft|airlines|entities and individuals))\b"
 )
 _MONEY = re.compile(r"\$?\s?(\d[\d,.]*)\s*(billion|million|bn|trillion)", re.I)
 

@@ -12,9 +12,9 @@ PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
 
 # bottom -> stages -> wiring -> top; a module imports only from its own layer or below
 LAYERS = {
-    "bottom": {"vocab", "errors", "records", "dates", "parties", "config", "gazetteer", "logs"},
+    "bottom": {"vocab", "errors", "records", "dates", "parties", "scoring", "config", "gazetteer", "logs"},
     "stages": {"fetch", "feeds", "extract", "nlp", "events", "stories", "dedup", "store", "alerts", "export"},
-    "wiring": {"flow", "evaluation", "serve", "demo"},
+    "wiring": {"flow", "evaluation", "training", "serve", "demo"},
     "top": {"scheduler", "cli"},
 }
 ORDER = ["bottom", "stages", "wiring", "top"]

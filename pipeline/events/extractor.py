@@ -1,41 +1,70 @@
-"""Article text -> event mentions: batching, the prefilter, the parse, then roles, modality and grouping.
+"""Article text -> event mentions: candidates, the parse, the rules' readings, the trained decisions,
+then grouping.
 
-Per article: a cheap split into sentences; a cheap prefilter keeps sentences that name a rule's context
-(a list, a tariff word, a facility word); only those go through the full spaCy pipeline (tagger,
-parser, gazetteer, NER). Each rule's trigger lemma or phrase must appear with its context and none of
-its exclusions; its role function (``roles``) reads the parties, ``modality`` the status, date and
-background, and ``grouping`` merges the mentions of one article that report the same thing.
+Per article: a cheap split into sentences; candidates are the sentences whose words could state an
+event of a type (``rules/lexicon.json`` candidate patterns and the rules' context phrases), and the
+sentence after each in its paragraph (news restates its lead). Only candidates go through the full
+spaCy pipeline (tagger, parser, gazetteer, NER). ``readings`` reads each with the rules: triggers,
+contexts and filters as signals, parties from the type's role function, status, date and background
+from ``modality``. ``decisions`` (the trained models in ``models/``) then decide which readings are
+events, of what status, and whether they are background; without a model file the rules decide alone.
+``grouping`` merges the mentions of one article that report the same thing.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import replace
 from typing import Any
 
 from ..config import NlpSettings
 from ..gazetteer import Gazetteer
 from ..nlp import Models, Sentence
 from ..records import Article, EventMention
-from . import modality, syntax
-from .grouping import Grouper, Mention, fill_actors
-from .roles import read_roles
-from .rules import Rule, RuleSet
+from .decisions import DecisionModel, Decisions
+from .grouping import Grouper, fill_actors, split_coordinated
+from .readings import Reader, Reading
+from .rules import RuleSet
 
-_NEWS_IN_CLAUSE = ("pause", "threat", "denial")  # milestones a participle or relative clause may still report
+_CONFIGURED: Any = object()
+
+
+@functools.lru_cache(maxsize=4)
+def load_decisions(path: str) -> Decisions | None:
+    """The trained decisions of a model file, loaded once per process; None for "" (rules alone)."""
+    return Decisions(DecisionModel.load(path)) if path else None
 
 
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+class Candidate:
+    """A sentence worth parsing, and the types it could state."""
+
+    __slots__ = ("continuation", "sentence", "types")
+
+    def __init__(self, sentence: Sentence, types: tuple[str, ...], continuation: bool = False) -> None:
+        self.sentence = sentence
+        self.types = types
+        self.continuation = continuation
+
+
 class Extractor:
     """Turns an article into event mentions. One per process; models come from ``Models``."""
 
-    def __init__(self, settings: NlpSettings, models: Models | None = None) -> None:
+    def __init__(
+        self, settings: NlpSettings, models: Models | None = None, decisions: Any = _CONFIGURED
+    ) -> None:
+        """``decisions``: the trained decisions to apply; by default those of ``settings.decisions`` (a
+        model file), None for the rules alone."""
         self.settings = settings
         self.models = models or Models.get(settings.spacy_model, settings.rules_dir)
         self.rules = RuleSet.load(settings.rules_dir)
+        self.reader = Reader(self.rules, self.models.gazetteer, settings.background_days)
         self.grouper = Grouper(self.models.gazetteer, self.rules.lexicon)
+        self.decisions = load_decisions(settings.decisions) if decisions is _CONFIGURED else decisions
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -46,133 +75,70 @@ class Extractor:
 
     def extract_many(self, articles: list[Article]) -> list[tuple[EventMention, ...]]:
         """Batch several articles through the parser at once (one nlp.pipe call)."""
-        flat: list[tuple[int, Sentence]] = []
+        return [self.events(readings) for readings in self.read_many(articles)]
+
+    def read_many(self, articles: list[Article]) -> list[list[Reading]]:
+        """Every article's readings (one nlp.pipe call for all their candidates)."""
+        flat: list[tuple[int, Candidate]] = []
         for i, art in enumerate(articles):
-            flat.extend((i, s) for s in self.candidates(art))
-        docs = list(self.models.parse([s.text for _, s in flat], batch_size=self.settings.batch_size))
-        by_article: list[list[tuple[Sentence, Any]]] = [[] for _ in articles]
-        for (i, s), doc in zip(flat, docs, strict=True):
-            by_article[i].append((s, doc))
-        return [self._article_events(art, pairs) for art, pairs in zip(articles, by_article, strict=True)]
+            flat.extend((i, c) for c in self.candidates(art))
+        docs = self.models.parse([c.sentence.text for _, c in flat], batch_size=self.settings.batch_size)
+        out: list[list[Reading]] = [[] for _ in articles]
+        orders = [0] * len(articles)
+        for (i, c), doc in zip(flat, docs, strict=True):
+            out[i].extend(self.reader.read(articles[i], c.sentence, doc, orders[i], c.types, c.continuation))
+            orders[i] += 1
+        return out
 
-    def candidates(self, art: Article) -> list[Sentence]:
-        """The sentences worth parsing: the prefilter's, and the headline when the body does not repeat it."""
-        sents = [
-            s
-            for s in self.models.sentences(art.text, keep=self.rules.candidate)
-            if self.rules.candidate(s.text)
-        ]
-        title = art.title.strip()
-        if (
-            title
-            and not title.isupper()  # an ALL-CAPS wire headline does not parse
-            and self.rules.candidate(title)
-            and _norm(title)[:60] not in _norm(art.text[:1500])
-        ):
-            # the headline often states the news the body only refers to; read it first
-            sents.insert(0, Sentence(text=title, start=0, end=len(title), field="title"))
-        return sents
-
-    def _article_events(
-        self, article: Article, pairs: list[tuple[Sentence, Any]]
-    ) -> tuple[EventMention, ...]:
-        mentions: list[Mention] = []
-        for order, (sent, doc) in enumerate(pairs):
-            mentions.extend(self._sentence_mentions(article, sent, doc, order))
+    def events(self, readings: list[Reading], decisions: Any = None) -> tuple[EventMention, ...]:
+        """One article's readings -> its events: mentions (the rules' firings and, with the trained
+        decisions, the readings they find likely), coordinated actors split, grouping, then the
+        decisions keep the candidate events that are right and give each its confidence.
+        ``decisions`` stands in for the extractor's own (cross-validation trains one per fold)."""
+        decisions = decisions if decisions is not None else self.decisions
+        if decisions is not None:
+            mentions = decisions.mentions(readings)
+        else:  # copies: grouping completes them (actors, background) and a reading may be read again
+            mentions = [
+                replace(r.mention, actors=list(r.mention.actors), targets=list(r.mention.targets), reading=r)
+                for r in readings
+                if r.fires
+            ]
+        mentions = split_coordinated(mentions)
         fill_actors(mentions)
-        return tuple(self.grouper.events(mentions))
+        grouped = self.grouper.grouped(mentions)
+        if decisions is not None:
+            return tuple(decisions.judge(grouped))
+        return tuple(e for e, _ in grouped)
 
-    def _sentence_mentions(self, article: Article, sent: Sentence, doc: Any, order: int) -> list[Mention]:
-        lower = doc.text.lower()
-        index = syntax.TokenIndex.of(doc)
-        found: dict[str, tuple[Mention, int, int]] = {}  # type -> (mention, trigger index, context distance)
-        for rule in self.rules.rules:
-            if rule.type in found and found[rule.type][0].rule.weight >= rule.weight:
-                continue
-            if not self.rules.context_ok(rule, lower):
-                continue
-            trig = index.trigger(rule.triggers, rule.trigger_pos)
-            if trig is None:
-                continue
-            dist = self.rules.context_distance(rule, doc, trig)
-            if dist is None:
-                continue
-            m = self._analyse(article, sent, doc, rule, trig, order)
-            if m is not None and (rule.type not in found or m.confidence > found[rule.type][0].confidence):
-                found[rule.type] = (m, trig.i, dist)
-        # One word reports one thing: when two types fire on the same trigger, the nearer context wins.
-        by_trigger: dict[int, tuple[Mention, int, int]] = {}
-        for m, ti, dist in found.values():
-            if ti not in by_trigger or dist < by_trigger[ti][2]:
-                by_trigger[ti] = (m, ti, dist)
-        return [m for m, _, _ in by_trigger.values()]
+    def candidate_types(self, text: str) -> tuple[str, ...]:
+        lex = self.rules.lexicon.candidate_types(text)
+        ctx = self.rules.context_types(text)
+        return tuple(t for t in self.reader.by_type if t in lex or t in ctx)
 
-    def _describes_a_thing(self, rule: Rule, trig: Any) -> bool:
-        """A participle or relative clause describes a thing; it does not report news ("its announcement
-        that it will build" does)."""
-        return (
-            trig.dep_ in ("acl", "relcl", "amod")
-            and rule.milestone not in _NEWS_IN_CLAUSE
-            and trig.sent.root.pos_ in ("VERB", "AUX")
-            and trig.head.lemma_.lower() not in self.rules.lexicon.reporting_nouns
-        )
-
-    def _dropped(self, rule: Rule, trig: Any) -> bool:
-        """Requests ("Washington asked Seoul to lower tariffs") and concessive clauses are not acts."""
-        heads = syntax.ancestor_lemmas(trig)
-        for cue in self.rules.cues_of("drop"):
-            if rule.type in cue.types and heads & set(cue.head_lemmas):
-                return True
-        return syntax.in_concessive_clause(trig, self.rules.lexicon)
-
-    def _analyse(
-        self, article: Article, sent: Sentence, doc: Any, rule: Rule, trig: Any, order: int
-    ) -> Mention | None:
-        lower = syntax.clause_text(doc, trig).lower()
-        if self._describes_a_thing(rule, trig):
-            return None
-        roles = read_roles(rule.roles, doc, trig, self.gazetteer, self.rules.lexicon)
-        if rule.requires_actor and not roles.explicit:
-            return None
-        if self._dropped(rule, trig):
-            return None
-        factory = rule.type == "factory_opening"
-        event_date, future_date = modality.event_date(doc, trig, article.published)
-        if factory and future_date and rule.milestone in ("announcement", "construction", "delay"):
-            event_date = None  # "operation by the end of 2027" is the plan's target, not the event's date
-        if factory and syntax.negated(trig, self.rules.lexicon):
-            return None  # "the plant was not scrapped"
-        today = bool(event_date and article.published and event_date == article.published[:10])
-        status, cue_id = modality.status(self.rules, rule, trig, lower, future_date, doc.text.lower(), today)
-        background = modality.background(
-            self.rules, lower, trig, event_date, article.published, self.settings.background_days
-        )
-        if factory and not roles.targets:
-            return None
-        return Mention(
-            rule=rule,
-            status=status,
-            status_cue=cue_id,
-            actors=list(roles.actors),
-            explicit_actor=roles.explicit,
-            targets=list(roles.targets),
-            location=roles.location,
-            event_date=event_date,
-            background=background,
-            amounts=[e.text for e in doc.ents if e.label_ in ("PERCENT", "MONEY", "QUANTITY")],
-            sentence=sent,
-            confidence=_confidence(rule, roles.actors, roles.targets, roles.location, cue_id),
-            order=order,
-        )
+    def candidates(self, art: Article) -> list[Candidate]:
+        """The sentences worth parsing: those whose words could state an event, the sentence after each in
+        its paragraph, and the headline when the body does not repeat it."""
+        sents = self.models.sentences(art.text, keep=self.rules.paragraph_filter(self.rules.lexicon))
+        out: list[Candidate] = []
+        follow = False
+        for k, s in enumerate(sents):
+            types = self.candidate_types(s.text)
+            if types:
+                out.append(Candidate(s, types))
+            elif follow:
+                prev = out[-1]
+                out.append(Candidate(s, prev.types, continuation=True))
+            nxt = sents[k + 1] if k + 1 < len(sents) else None
+            follow = bool(types) and nxt is not None and _same_paragraph(art.text, s, nxt)
+        title = art.title.strip()
+        types = self.candidate_types(title) if title and not title.isupper() else ()
+        # an ALL-CAPS wire headline does not parse; a headline the body repeats is read there
+        if types and _norm(title)[:60] not in _norm(art.text[:1500]):
+            # the headline often states the news the body only refers to; read it first
+            out.insert(0, Candidate(Sentence(text=title, start=0, end=len(title), field="title"), types))
+        return out
 
 
-def _confidence(
-    rule: Rule, actors: list[str], targets: list[str], location: str | None, cue_id: str
-) -> float:
-    conf = rule.weight
-    conf *= 1.0 if actors else 0.8
-    conf *= 1.0 if (targets or rule.type == "tariff_announcement") else 0.85
-    conf *= 1.0 if cue_id else 0.92
-    if rule.type == "factory_opening" and location is None:
-        conf *= 0.9
-    return round(min(conf, 0.99), 3)
+def _same_paragraph(text: str, a: Sentence, b: Sentence) -> bool:
+    return "\n" not in text[a.end : b.start]

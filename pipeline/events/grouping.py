@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .. import dates
 from ..gazetteer import Gazetteer
@@ -47,6 +48,22 @@ class Mention:
     sentence: Sentence
     confidence: float
     order: int
+    trigger: Any = None  # the token the reading is anchored at
+    future_date: bool = False
+    reading: Any = field(default=None, repr=False, compare=False)  # the reading it was taken from
+
+
+def split_coordinated(mentions: list[Mention]) -> list[Mention]:
+    """A mention naming several acting bodies as one subject ("the UK and the US imposed sanctions") is one
+    event per body: each government's act is its own event (a factory's joint venture stays one)."""
+    out = []
+    for m in mentions:
+        if len(m.actors) > 1 and m.rule.type != "factory_opening":  # (the role functions keep several only
+            # when they stand together in the subject)
+            out.extend(replace(m, actors=[a], targets=list(m.targets), explicit_actor=True) for a in m.actors)
+        else:
+            out.append(m)
+    return out
 
 
 def fill_actors(mentions: list[Mention]) -> None:
@@ -87,8 +104,25 @@ def group_status(g: list[Mention]) -> str:
     """The status of one event reported by several sentences of an article.
 
     The first body sentence is the news lead; a headline only speaks when the body says nothing of the
-    modality; a fixed-status rule (pause, threat, cancellation) or a modality cue outranks bare tense.
+    modality; a fixed-status rule (pause, threat, cancellation) or a modality cue outranks bare tense;
+    a tariff or a plant reported in the past tense whose other sentences put it ahead in time ("slapped
+    tariffs on Tuesday" ... "the measures will take effect on September 24") is announced, not done.
     """
+    status = _group_status(g)
+    if (
+        status == "done"
+        and g[0].rule.type in _NOT_YET_TYPES
+        and not any(x.status_cue.startswith("modality.in_effect") for x in g)
+        and any(x.future_date or x.status_cue.startswith("modality.future_effect") for x in g)
+    ):
+        return "announced"
+    return status
+
+
+_NOT_YET_TYPES = ("tariff_announcement", "factory_opening")
+
+
+def _group_status(g: list[Mention]) -> str:
     body = [x for x in g if x.sentence.field != "title"] or g
     lead = body[0]
     if lead.rule.status or lead.status_cue.startswith(_STRONG_CUES):
@@ -121,6 +155,10 @@ class Grouper:
         self.lexicon = lexicon
 
     def events(self, mentions: list[Mention]) -> list[EventMention]:
+        return [e for e, _ in self.grouped(mentions)]
+
+    def grouped(self, mentions: list[Mention]) -> list[tuple[EventMention, list[Mention]]]:
+        """The events of one article's mentions, each with the mentions it was made of."""
         groups: list[list[Mention]] = []
         for m in sorted(mentions, key=lambda x: x.order):
             for g in groups:
@@ -133,7 +171,7 @@ class Grouper:
         groups = self._fold_threats(groups)
         _mark_earlier_than_lead(groups)
         _mark_lifted_listings(groups)
-        return [self._event(g) for g in groups]
+        return [(self._event(g), g) for g in groups]
 
     def same_event(self, g: list[Mention], m: Mention) -> bool:
         """Whether mention ``m`` reports the same event as the group ``g`` (one article)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RulesError
+from ..vocab import EVENT_TYPES
 
 WORD_LISTS = (
     "news_agencies",
@@ -20,6 +21,7 @@ WORD_LISTS = (
     "facility_words",
     "generic_party_words",
     "generic_parties",
+    "subsidiary_nouns",
 )
 
 
@@ -37,6 +39,14 @@ class Lexicon:
     facility_words: frozenset[str]
     generic_party_words: frozenset[str]  # words that do not make two parties' names alike ("plant", "inc")
     generic_parties: frozenset[str]  # parties too broad to count as shared ("china")
+    subsidiary_nouns: frozenset[
+        str
+    ]  # "X's subsidiary Y", "a unit of X": X is the parent, not the listed party
+    candidate_patterns: dict[str, re.Pattern[str]]  # type -> what makes a sentence a candidate for it
+
+    def candidate_types(self, text: str) -> tuple[str, ...]:
+        """The event types a sentence could state, by its words (high recall; the decisions sort)."""
+        return tuple(t for t, rx in self.candidate_patterns.items() if rx.search(text))
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
@@ -45,6 +55,22 @@ class Lexicon:
             gov = "|".join(re.escape(w) for w in d["government_body_words"])
             junk = frozenset(n.upper() for n in d["junk_names"]["names"])
             words = {k: frozenset(d[k]) for k in WORD_LISTS}
-        except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            cands = d["candidate_patterns"]
+            unknown = set(cands) - set(EVENT_TYPES) - {"_about"}
+            if unknown:
+                raise RulesError(
+                    f"{path}: candidate_patterns for unknown type(s) {', '.join(sorted(unknown))}"
+                )
+            patterns = {
+                t: re.compile(r"(?<![a-z0-9])(?:" + "|".join(cands[t]) + ")", re.I)
+                for t in EVENT_TYPES
+                if t in cands
+            }
+        except (OSError, KeyError, TypeError, re.error, json.JSONDecodeError) as exc:
             raise RulesError(f"{path}: bad lexicon: {type(exc).__name__}: {exc}") from exc
-        return cls(junk_names=junk, government_body=re.compile(rf"\b({gov})\b", re.I), **words)
+        return cls(
+            junk_names=junk,
+            government_body=re.compile(rf"\b({gov})\b", re.I),
+            candidate_patterns=patterns,
+            **words,
+        )

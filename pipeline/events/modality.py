@@ -18,7 +18,12 @@ from .rules import Rule, RuleSet
 
 FUTURE_PREP = {"from", "starting", "effective", "beginning", "by", "after", "until"}
 FUTURE_AUX = {"will", "shall", "'ll", "wo"}
+POSSIBLE_AUX = {"could", "may", "might"}  # "the administration could blacklist": a possibility, not an act
 PAST_TAGS = {"VBD", "VBN"}
+# verbs that report another act: its tense is the reported act's ("announced that it will impose")
+REPORTING = {"announce", "say", "tell", "state", "confirm", "declare", "unveil", "add"}
+# a tariff that is "not" imposed, levied or raised as scheduled is held off (a pause), not a denial
+IMPOSING = {"impose", "levy", "raise", "collect", "charge", "apply", "hike", "increase", "place", "slap"}
 _YEAR_IN_CLAUSE = re.compile(r"\b(?:in|since|during|back in)\s+((?:19|20)\d\d)\b")
 _NEGATION_DENIES = ("tariff_announcement", *SANCTIONS_TYPES)  # for factories a negation drops the mention
 
@@ -59,8 +64,12 @@ def status(
 ) -> tuple[str, str]:
     """(status, the id of what decided it: a rule, a cue, "negation" or a "tense.*" reading)."""
     heads = syntax.ancestor_lemmas(trig) | {trig.lemma_.lower()}
-    if rule.type in _NEGATION_DENIES and syntax.negated(trig, rules.lexicon):
-        return "denied", "negation"
+    if rule.type in _NEGATION_DENIES:
+        neg = syntax.negated_head(trig, rules.lexicon)
+        if neg is not None and rule.type == "tariff_announcement" and neg.lemma_.lower() in IMPOSING:
+            return "paused", "negation.imposition"  # "will not impose the tariffs slated for Sunday"
+        if neg is not None:
+            return "denied", "negation"
     if rule.temporary and any(p in lower for p in rule.temporary):
         return "paused", rule.id  # "cut the tariff to 30% for 90 days"
     if rule.status:
@@ -83,6 +92,10 @@ def status(
 
 def _tense(rule: Rule, trig: Any, future_date: bool, today: bool) -> tuple[str, str]:
     verb = syntax.governing_verb(trig)
+    if verb.lemma_.lower() in REPORTING:
+        reported = [c for c in verb.children if c.dep_ in ("ccomp", "xcomp") and c.pos_ in ("VERB", "AUX")]
+        if reported and any(a.dep_ in ("aux", "auxpass") for a in reported[0].children):
+            verb = reported[0]  # "announced Monday that the United States will impose a duty"
     auxes = {c.lower_ for c in verb.children if c.dep_ in ("aux", "auxpass")}
     for anc in (verb.head,) if verb.dep_ in ("xcomp", "ccomp") else ():
         auxes |= {c.lower_ for c in anc.children if c.dep_ in ("aux", "auxpass")}
@@ -95,6 +108,8 @@ def _tense(rule: Rule, trig: Any, future_date: bool, today: bool) -> tuple[str, 
         return "announced", "tense.progressive"  # "the plant is opening"
     if today and not factory and auxes & FUTURE_AUX:
         return "done", "tense.today"  # "will impose ... from Sunday" in Sunday's paper: in force
+    if auxes & POSSIBLE_AUX:
+        return "planned", "tense.possible"
     if auxes & FUTURE_AUX or future_date:
         return "announced", "tense.future"
     if auxes & {"would"} and not factory:

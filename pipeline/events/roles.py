@@ -54,7 +54,7 @@ class RoleContext:
     gazetteer: Gazetteer
     lexicon: Lexicon
     lists: list[str] = field(default_factory=list)  # ids of the lists named so far, in order
-    _actors: list[tuple[int, str]] = field(default_factory=list)
+    _actors: list[tuple[int, str, bool]] = field(default_factory=list)  # (priority, name, in the subject)
     _targets: list[str] = field(default_factory=list)
     location: str | None = None
 
@@ -87,8 +87,8 @@ class RoleContext:
                 ref = EntityRef(ent, None, name, ref.in_subj, ref.in_aside, ref.in_passive_subj)
             yield ref
 
-    def actor(self, priority: int, name: str) -> None:
-        self._actors.append((priority, name))
+    def actor(self, priority: int, name: str, subject: bool = False) -> None:
+        self._actors.append((priority, name, subject))
 
     def target(self, name: str) -> None:
         self._targets.append(name)
@@ -97,9 +97,17 @@ class RoleContext:
     def explicit(self) -> bool:
         return bool(self._actors) and max(a[0] for a in self._actors) >= 3
 
-    def result(self, explicit: bool) -> Roles:
+    def result(self, explicit: bool, coordinated: bool = False) -> Roles:
+        """The roles read. ``coordinated``: several acting bodies of the same standing in the subject
+        ("the UK and the US imposed sanctions") are all kept, one event each, as one government's act is
+        one event; otherwise the best-placed actor."""
         ranked = sorted(self._actors, key=lambda x: -x[0])
-        actor_names = unique_names([a for _, a in ranked])[:1]
+        actor_names = unique_names([a for _, a, _ in ranked])[:1]
+        if coordinated and ranked:
+            top = ranked[0][0]
+            joint = unique_names([a for p, a, subj in ranked if subj and p == top])
+            if len(joint) > 1:
+                actor_names = joint
         keys = {name_key(a) for a in actor_names}
         targets = [t for t in unique_names(self._targets) if name_key(t) not in keys]
         return Roles(actor_names, explicit, targets[:8], self.location)
@@ -137,12 +145,16 @@ def sanctions_v1(ctx: RoleContext) -> Roles:
             continue
         if ge is not None:
             if ge.kind == "authority" and "sanctions" in ge.roles:
-                ctx.actor(5 if r.in_subj else 3, ge.canonical)
+                ctx.actor(5 if r.in_subj else 3, ge.canonical, r.in_subj)
             elif ge.kind == "government" and r.in_subj:
-                ctx.actor(1, ctx.acting_body(ge, "sanctions"))
-            elif ge.kind == "company" and not r.in_subj:
+                ctx.actor(1, ctx.acting_body(ge, "sanctions"), True)
+            elif ge.kind == "company" and not r.in_subj and not parent_company(r.ent, ctx.lexicon):
                 ctx.target(ge.canonical)
-        elif r.ent.label_ in ("ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART") and not r.in_subj:
+        elif (
+            r.ent.label_ in ("ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART")
+            and not r.in_subj
+            and not parent_company(r.ent, ctx.lexicon)
+        ):
             ctx.target(r.name)
     explicit = ctx.explicit
     text = ctx.doc.text
@@ -152,7 +164,7 @@ def sanctions_v1(ctx: RoleContext) -> Roles:
     keeper = ctx.gazetteer.keeper_of(ctx.lists)
     if keeper is not None and not explicit:
         ctx.actor(2, keeper.canonical)
-    return ctx.result(explicit)
+    return ctx.result(explicit, coordinated=True)
 
 
 @role("tariff.v1")
@@ -175,12 +187,14 @@ def tariff_v1(ctx: RoleContext) -> Roles:
         root = r.ent.root
         prep = root.head.lower_ if root.dep_ == "pobj" else ""
         if r.in_subj:
-            ctx.actor(5, gov)
+            ctx.actor(5, gov, True)
         elif prep in ("on", "against", "from", "to", "with", "for", "in") or r.in_passive_subj or r.in_aside:
             ctx.target(ge.canonical)
         else:
             ctx.actor(2 if ge.kind == "authority" else 1, gov)
-    return ctx.result(ctx.explicit)
+    for product in tariff_objects(ctx.doc, ctx.trig, ctx.lexicon):
+        ctx.target(product)
+    return ctx.result(ctx.explicit, coordinated=True)
 
 
 @role("factory.v1")
@@ -209,6 +223,72 @@ def factory_v1(ctx: RoleContext) -> Roles:
         return Roles.none()  # the facility word is not what the trigger speaks of
     ctx.target(facility)
     return ctx.result(explicit)
+
+
+_TARIFF_NOUNS = {
+    "tariff",
+    "duty",
+    "levy",
+    "surtax",
+    "surcharge",
+    "tax",
+    "countermeasure",
+    "measure",
+    "safeguard",
+}
+_GOODS = {"import", "good", "product", "export", "item", "shipment", "purchase"}
+
+
+def tariff_objects(doc: Any, trig: Any, lex: Lexicon) -> list[str]:
+    """What a tariff is on: the objects of "on"/"against" after a tariff word or the trigger ("tariffs on
+    imports of large residential washers", "duties on Chinese electric vehicles"), names of countries
+    left to the entities."""
+    out = []
+    heads = [t for t in doc if t.lemma_.lower() in _TARIFF_NOUNS] + [trig]
+    for h in heads:
+        for prep in h.children:
+            if prep.dep_ != "prep" or prep.lower_ not in ("on", "against"):
+                continue
+            for obj in prep.children:
+                if obj.dep_ != "pobj":
+                    continue
+                # "imports of X", "goods from X": the goods are X
+                inner = [
+                    c
+                    for p in obj.children
+                    if p.dep_ == "prep" and p.lower_ == "of"
+                    for c in p.children
+                    if c.dep_ == "pobj"
+                ]
+                if obj.lemma_.lower() in _GOODS and inner:
+                    obj = inner[0]
+                words = [
+                    t
+                    for t in obj.subtree
+                    if t.i <= obj.i or t.dep_ in ("conj", "cc") or t.head.dep_ == "conj"
+                ]
+                span = doc[min(t.i for t in words) : max(t.i for t in words) + 1]
+                if any(
+                    t.pos_ in ("NOUN", "PROPN")
+                    and t.ent_type_ not in ("GPE", "NORP", "GOV", "DEMONYM", "MONEY", "PERCENT", "DATE")
+                    for t in span
+                ):
+                    phrase = clean_name(span.text)
+                    if 2 < len(phrase) <= 90 and phrase.lower() not in lex.news_agencies:
+                        out.append(phrase)
+    return out[:3]
+
+
+def parent_company(ent: Any, lex: Lexicon) -> bool:
+    """ "Bitmain's subsidiary Sophgo", "Sophgo, a unit of Bitmain": the parent is named, the unit is listed."""
+    root = ent.root
+    nouns = lex.subsidiary_nouns
+    if root.dep_ == "poss" and (
+        root.head.lower_ in nouns
+        or any(c.dep_ == "compound" and c.lower_ in nouns for c in root.head.children)
+    ):
+        return True
+    return root.dep_ == "pobj" and root.head.lower_ == "of" and root.head.head.lower_ in lex.subsidiary_nouns
 
 
 def read_roles(name: str, doc: Any, trig: Any, gazetteer: Gazetteer, lexicon: Lexicon) -> Roles:
@@ -250,7 +330,7 @@ def facility_phrase(doc: Any, trig: Any, lex: Lexicon) -> str | None:
     if best is None:
         # "opening ceremony for JASM in Kumamoto Prefecture": the place stands for the site
         for ent in doc.ents:
-            if ent.label_ in ("FAC", "GPE", "LOC") and ent.root.i in related and ent.root.i > trig.i:
+            if ent.label_ in ("FAC", "GPE", "LOC", "GOV") and ent.root.i in related and ent.root.i > trig.i:
                 return f"site in {clean_name(ent.text)}"[:120]
         return None
     return clean_name(best[1])[:120] or None

@@ -155,6 +155,10 @@ class RuleSet:
         self._cue_rx = {c.id: phrase_rx(c.phrases) for c in cues}
         self._cue_exclude = {c.id: phrase_rx(c.exclude) for c in cues}
         self.prefilter = phrase_rx(tuple({p for r in rules for p in r.context}))
+        by_type: dict[str, set[str]] = {}
+        for r in rules:
+            by_type.setdefault(r.type, set()).update(r.context)
+        self._type_context = {t: phrase_rx(tuple(sorted(ps))) for t, ps in by_type.items()}
 
     @classmethod
     def load(cls, rules_dir: str | Path) -> RuleSet:
@@ -165,6 +169,19 @@ class RuleSet:
 
     def candidate(self, sentence: str) -> bool:
         return bool(self.prefilter and self.prefilter.search(sentence.lower()))
+
+    def context_types(self, sentence: str) -> set[str]:
+        """The types one of whose rules' context phrases the sentence names."""
+        lower = sentence.lower()
+        return {t for t, rx in self._type_context.items() if rx is not None and rx.search(lower)}
+
+    def paragraph_filter(self, lexicon: Lexicon) -> Any:
+        """A cheap test that skips paragraphs (lines) no candidate can come from."""
+
+        def keep(line: str) -> bool:
+            return self.candidate(line) or bool(lexicon.candidate_types(line))
+
+        return keep
 
     def context_ok(self, rule: Rule, lower: str) -> bool:
         ctx, exc, req = self._context[rule.id], self._exclude[rule.id], self._requires[rule.id]

@@ -95,12 +95,16 @@ def speaker(tok: Any, lex: Lexicon) -> bool:
     return False
 
 
-def negated(trig: Any, lex: Lexicon) -> bool:
-    """'has not (actually) agreed to roll back tariffs': the trigger or a verb above it is negated."""
+def negated_head(trig: Any, lex: Lexicon) -> Any | None:
+    """'has not (actually) agreed to roll back tariffs': the trigger or the verb above it that is negated."""
     for t in (trig, *ancestors(trig, 2)):
         if t.lemma_.lower() in lex.negatable_heads and any(c.dep_ == "neg" for c in t.children):
-            return True
-    return False
+            return t
+    return None
+
+
+def negated(trig: Any, lex: Lexicon) -> bool:
+    return negated_head(trig, lex) is not None
 
 
 def subject_tokens(trig: Any) -> tuple[set[int], set[int]]:

@@ -1,0 +1,158 @@
+"""The trained decisions: which readings are events, which candidate events are kept, and how much
+an event can be trusted (a calibrated probability).
+
+Two logistic heads over the named features of ``features``, in ``models/event_decisions_v1.json``
+(written by ``run.py train``):
+
+- ``reading``: P(the sentence states an event of the reading's type). The rules' own decision
+  (``fires``) is one of its features; a reading the rules do not fire on still becomes a mention
+  when this probability reaches ``add_threshold`` (recall the rules lack);
+- ``event``: P(a candidate event, a group of one article's mentions, is a right news event: the
+  article reports it, of this type, as news). A candidate is kept from ``keep_threshold``; below it
+  it is dropped (generic mentions, background told in the present tense, page furniture).
+
+``calibration`` (Platt scaling of the event head, fitted on out-of-fold events) turns the event
+probability into the event's confidence: the probability that it is right. The thresholds and the
+calibration are chosen by cross-validation grouped by event cluster. Status and background stay
+with the rules' modality reading: in cross-validation a trained status was less accurate than it.
+Inference is sums of weights and a logistic function; nothing but the file is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ..records import EventMention
+from .features import FEATURE_SET, event_features, features
+from .grouping import Mention
+from .readings import Reading
+
+MODEL_NAME = "event_decisions_v1"
+
+
+def _sigmoid(z: float) -> float:
+    if z < -35:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Head:
+    """A binary logistic head: weights per named feature and a bias."""
+
+    bias: float
+    weights: dict[str, float]
+
+    def probability(self, f: dict[str, float]) -> float:
+        z = self.bias
+        for name, value in f.items():
+            w = self.weights.get(name)
+            if w is not None:
+                z += w * value
+        return _sigmoid(z)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"bias": self.bias, "weights": dict(sorted(self.weights.items()))}
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Head:
+        return cls(float(d["bias"]), {str(k): float(v) for k, v in d["weights"].items()})
+
+
+@dataclass(frozen=True)
+class DecisionModel:
+    reading: Head
+    event: Head
+    add_threshold: float
+    keep_threshold: float
+    calibration: tuple[float, float]  # (a, b): confidence = sigmoid(a * logit(p_event) + b)
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: str | Path) -> DecisionModel:
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: cannot read the decision model: {exc}") from exc
+        if d.get("feature_set") != FEATURE_SET:
+            raise ModelError(
+                f"{path}: made for features {d.get('feature_set')!r}; this code reads {FEATURE_SET!r}"
+            )
+        try:
+            a, b = (float(x) for x in d["calibration"]["platt"])
+            return cls(
+                reading=Head.of(d["heads"]["reading"]),
+                event=Head.of(d["heads"]["event"]),
+                add_threshold=float(d["thresholds"]["add_reading"]),
+                keep_threshold=float(d["thresholds"]["keep_event"]),
+                calibration=(a, b),
+                meta={k: v for k, v in d.items() if k != "heads"},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: not an event decision model: {type(exc).__name__}: {exc}") from exc
+
+    def confidence(self, p_event: float) -> float:
+        a, b = self.calibration
+        return _sigmoid(a * logit(p_event) + b)
+
+
+class Decisions:
+    """Applies a decision model to one article's readings and candidate events."""
+
+    def __init__(self, model: DecisionModel) -> None:
+        self.model = model
+
+    def p_reading(self, r: Reading) -> float:
+        p = r.cache.get("p_reading")
+        if p is None or r.cache.get("head") is not self.model.reading:
+            f = r.cache.get("features")
+            if f is None:
+                f = r.cache["features"] = features(r, r.doc, r.published)
+            p = r.cache["p_reading"] = self.model.reading.probability(f)
+            r.cache["head"] = self.model.reading
+        return p
+
+    def mentions(self, readings: list[Reading]) -> list[Mention]:
+        """The readings the rules fire on, and those the reading head finds likely enough."""
+        out = []
+        for r in readings:
+            p = self.p_reading(r)
+            if r.fires or p >= self.model.add_threshold:
+                out.append(
+                    replace(
+                        r.mention,
+                        actors=list(r.mention.actors),
+                        targets=list(r.mention.targets),
+                        confidence=round(p, 4),
+                        reading=r,
+                    )
+                )
+        return out
+
+    def p_event(self, e: EventMention, group: list[Mention], groups: list[list[Mention]]) -> float:
+        p_read = max(m.confidence for m in group)
+        return self.model.event.probability(event_features(e, group, groups, p_read))
+
+    def judge(self, grouped: list[tuple[EventMention, list[Mention]]]) -> list[EventMention]:
+        """The candidate events kept, each with its confidence: the probability that it is right.
+        Background events pass through (they are context, never stored as news)."""
+        groups = [g for _, g in grouped]
+        out = []
+        for e, g in grouped:
+            if e.background:
+                out.append(e)
+                continue
+            p = self.p_event(e, g, groups)
+            if p >= self.model.keep_threshold:
+                out.append(replace(e, confidence=round(self.model.confidence(p), 3)))
+        return out

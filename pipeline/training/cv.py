@@ -1,0 +1,212 @@
+"""Cross-validation of the decisions at the level the product is judged on: events.
+
+Articles are split by group (all reports of one event on the same side). Within a training part:
+the reading head's out-of-fold probabilities make each article's candidate events (the rules'
+firings and the likely readings, grouped by the extractor's own code); the candidates are labelled
+right or wrong by the scorer the export is measured with (``scoring``); the event head's out-of-fold
+probabilities choose the two thresholds (best core F1) and the calibration. ``nested`` does all of
+that inside each outer training part and measures the outer part it never saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .. import scoring
+from ..events.decisions import DecisionModel, Decisions, Head
+from ..events.features import event_features, features
+from ..events.readings import Reading
+from ..records import EventMention
+from . import data
+from .fit import Params, head, platt
+
+
+def reading_rows(
+    recs: list[dict[str, Any]], readings: list[list[Reading]]
+) -> list[list[tuple[dict[str, float], int]]]:
+    out = []
+    for rec, rs in zip(recs, readings, strict=True):
+        row = []
+        for r in rs:
+            f = r.cache.get("features")
+            if f is None:
+                f = r.cache["features"] = features(r, r.doc, r.published)
+            row.append((f, int(data.label(rec, r).event)))
+        out.append(row)
+    return out
+
+
+def export(events: list[EventMention], url: str, first_id: int) -> list[dict[str, Any]]:
+    """News events as the export contract has them (one source: the article), with fresh ids."""
+    out = []
+    for e in events:
+        if not e.background:
+            out.append(
+                {
+                    "id": first_id + len(out),
+                    "type": e.type,
+                    "status": e.status,
+                    "actors": list(e.actors),
+                    "targets": list(e.targets),
+                    "confidence": e.confidence,
+                    "sources": [{"url": url}],
+                }
+            )
+    return out
+
+
+@dataclass
+class Candidate:
+    article: int
+    event: EventMention
+    features: dict[str, float]
+    right: bool = False
+
+
+class _Given(Decisions):
+    """Decisions whose reading probabilities are given (out of fold) and that keep every candidate."""
+
+    def __init__(self, p: dict[int, float], add_threshold: float) -> None:
+        self.p = p
+        self.model = DecisionModel(Head(0.0, {}), Head(0.0, {}), add_threshold, 0.0, (1.0, 0.0), {})
+
+    def p_reading(self, r: Reading) -> float:
+        return self.p[id(r)]
+
+    def judge(self, grouped: list[tuple[EventMention, list[Any]]]) -> list[EventMention]:
+        groups = [g for _, g in grouped]
+        self.last = [
+            (e, event_features(e, g, groups, max(m.confidence for m in g)))
+            for e, g in grouped
+            if not e.background
+        ]
+        return [e for e, _ in self.last]
+
+
+def candidates(
+    extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], p: dict[int, float], add: float
+) -> list[Candidate]:
+    """Every article's candidate events at an add threshold, labelled right or wrong."""
+    out: list[Candidate] = []
+    for i, (rec, rs) in enumerate(zip(recs, readings, strict=True)):
+        given = _Given(p, add)
+        extractor.events(rs, given)
+        cands = [Candidate(i, e, f) for e, f in given.last]
+        result = scoring.score([rec], export([c.event for c in cands], rec["url"], 0))
+        for k, ok in result.outcomes:
+            cands[k].right = cands[k].right or ok
+        out.extend(cands)
+    return out
+
+
+def oof_readings(
+    recs: list[dict[str, Any]],
+    readings: list[list[Reading]],
+    rows: list[list[tuple[dict[str, float], int]]],
+    params: Params,
+) -> dict[int, float]:
+    """Out-of-fold reading probabilities, keyed by reading."""
+    fold_of = data.folds(data.groups(recs), params.folds, params.seed)
+    p: dict[int, float] = {}
+    for k in range(params.folds):
+        train = [row for i, rs in enumerate(rows) if fold_of[i] != k for row in rs]
+        h = head([f for f, _ in train], [y for _, y in train], params.c_reading, params.seed)
+        for i in (i for i in range(len(recs)) if fold_of[i] == k):
+            for r, (f, _) in zip(readings[i], rows[i], strict=True):
+                p[id(r)] = h.probability(f)
+    return p
+
+
+def oof_events(recs: list[dict[str, Any]], cands: list[Candidate], params: Params) -> list[float]:
+    fold_of = data.folds(data.groups(recs), params.folds, params.seed)
+    p = [0.0] * len(cands)
+    for k in range(params.folds):
+        train = [c for c in cands if fold_of[c.article] != k]
+        h = head([c.features for c in train], [int(c.right) for c in train], params.c_event, params.seed)
+        for j, c in enumerate(cands):
+            if fold_of[c.article] == k:
+                p[j] = h.probability(c.features)
+    return p
+
+
+def kept_figures(
+    recs: list[dict[str, Any]], cands: list[Candidate], p: list[float], threshold: float
+) -> dict[str, Any]:
+    events: list[dict[str, Any]] = []
+    for c, pc in zip(cands, p, strict=True):
+        if pc >= threshold:
+            events.extend(
+                export([replace(c.event, confidence=round(pc, 3))], recs[c.article]["url"], len(events))
+            )
+    return scoring.score(recs, events).figures
+
+
+@dataclass
+class Choice:
+    add_threshold: float
+    keep_threshold: float
+    calibration: tuple[float, float]
+    figures: dict[str, Any]  # out-of-fold, at the chosen thresholds (chosen on them: not a claim)
+    candidates: list[Candidate]
+
+
+def choose(
+    extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params
+) -> Choice:
+    """Thresholds and calibration for a training part, from its own out-of-fold probabilities."""
+    rows = reading_rows(recs, readings)
+    p_read = oof_readings(recs, readings, rows, params)
+    best: tuple[float, float, float, float] | None = None  # (core f1, add, keep) and event f1 on ties
+    pools = {}
+    for add in params.add_thresholds:
+        cands = candidates(extractor, recs, readings, p_read, add)
+        p_ev = oof_events(recs, cands, params)
+        pools[add] = (cands, p_ev)
+        for keep in params.keep_thresholds:
+            f = kept_figures(recs, cands, p_ev, keep)
+            key = (round(f["core_f1"], 4), round(f["event_f1"], 4), -add, keep)
+            if best is None or key > best[0]:
+                best = (key, add, keep, f)
+    assert best is not None
+    _, add, keep, figures = best
+    cands, p_ev = pools[add]
+    cal = platt(p_ev, [int(c.right) for c in cands], params.seed)
+    return Choice(add, keep, cal, figures, cands)
+
+
+def fit_model(
+    extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params
+) -> tuple[DecisionModel, Choice]:
+    """The model for these articles: heads fitted on all of them, thresholds and calibration chosen
+    out of fold (the event head learns from out-of-fold reading probabilities, as it will meet them)."""
+    choice = choose(extractor, recs, readings, params)
+    rows = [row for rs in reading_rows(recs, readings) for row in rs]
+    reading_head = head([f for f, _ in rows], [y for _, y in rows], params.c_reading, params.seed)
+    event_head = head(
+        [c.features for c in choice.candidates],
+        [int(c.right) for c in choice.candidates],
+        params.c_event,
+        params.seed,
+    )
+    model = DecisionModel(
+        reading_head, event_head, choice.add_threshold, choice.keep_threshold, choice.calibration, {}
+    )
+    return model, choice
+
+
+def nested(
+    extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params
+) -> tuple[scoring.Score, list[dict[str, Any]], list[Choice]]:
+    """Outer grouped k-fold: everything chosen inside each outer training part, figures on the rest."""
+    fold_of = data.folds(data.groups(recs), params.folds, params.seed)
+    events: list[dict[str, Any]] = []
+    choices = []
+    for f in range(params.folds):
+        tr = [i for i in range(len(recs)) if fold_of[i] != f]
+        model, choice = fit_model(extractor, [recs[i] for i in tr], [readings[i] for i in tr], params)
+        choices.append(choice)
+        dec = Decisions(model)
+        for i in (i for i in range(len(recs)) if fold_of[i] == f):
+            events.extend(export(list(extractor.events(readings[i], dec)), recs[i]["url"], len(events)))
+    return scoring.score(recs, events), events, choices
