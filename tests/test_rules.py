@@ -42,7 +42,8 @@ def test_rule_ids_are_unique_and_versioned():
 
 
 @pytest.mark.parametrize("rule", EVENT_RULES, ids=[r["id"] for r in EVENT_RULES])
-def test_event_rule_examples(rule, extractor):
+def test_event_rule_examples(rule, rules_extractor):
+    extractor = rules_extractor
     for sentence, status in rule["examples"]["positive"]:
         events = [m for m in extractor.extract(_article(sentence)) if m.type == rule["type"]]
         assert events, f"{rule['id']}: no {rule['type']} in {sentence!r}"
@@ -56,7 +57,8 @@ def test_event_rule_examples(rule, extractor):
 
 
 @pytest.mark.parametrize("cue", CUES, ids=[c["id"] for c in CUES])
-def test_modality_cue_examples(cue, extractor):
+def test_modality_cue_examples(cue, rules_extractor):
+    extractor = rules_extractor
     for sentence in cue["examples"]["positive"]:
         events = extractor.extract(_article(sentence))
         if cue["effect"] == "drop":  # a request is not an act
@@ -101,12 +103,16 @@ def test_word_lists_are_data_a_user_extends_without_code(tmp_path, models):
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
     sentence = "OFAC sanctioned the Harbor Ledger exchange on Tuesday."
-    base = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models).extract(_article(sentence))
+    base = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models, decisions=None).extract(
+        _article(sentence)
+    )
     assert any("Harbor Ledger" in t for e in base for t in e.targets)
     lex = json.loads((rules / "lexicon.json").read_text())
     lex["news_agencies"].append("harbor ledger")  # say it is a news outlet, not a party
     (rules / "lexicon.json").write_text(json.dumps(lex))
-    after = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models).extract(_article(sentence))
+    after = Extractor(replace(NlpSettings(), rules_dir=str(rules)), models, decisions=None).extract(
+        _article(sentence)
+    )
     assert not any("Harbor Ledger" in t for e in after for t in e.targets)
 
 
@@ -144,7 +150,7 @@ def test_authority_links_are_data(tmp_path, models):
     from pipeline.nlp import Models
 
     sentence = "Acme Photonics and Borealis Semi were added to the SDN list on Tuesday."
-    base = Extractor(NlpSettings(), models).extract(_article(sentence))
+    base = Extractor(NlpSettings(), models, decisions=None).extract(_article(sentence))
     assert base and base[0].actors == ("U.S. Department of the Treasury (OFAC)",)
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
@@ -154,7 +160,7 @@ def test_authority_links_are_data(tmp_path, models):
             r["authority"] = "auth.us.state"
     (rules / "entities.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     settings = replace(NlpSettings(), rules_dir=str(rules))
-    moved = Extractor(settings, Models.get(settings.spacy_model, settings.rules_dir)).extract(
-        _article(sentence)
-    )
+    moved = Extractor(
+        settings, Models.get(settings.spacy_model, settings.rules_dir, settings.numpy_ops), decisions=None
+    ).extract(_article(sentence))
     assert moved and moved[0].actors == ("U.S. Department of State",)

@@ -9,12 +9,13 @@ Two logistic heads over the named features of ``features``, in ``models/event_de
   when this probability reaches ``add_threshold`` (recall the rules lack);
 - ``event``: P(a candidate event, a group of one article's mentions, is a right news event: the
   article reports it, of this type, as news). A candidate is kept from ``keep_threshold``; below it
-  it is dropped (generic mentions, background told in the present tense, page furniture).
+  it is dropped (generic mentions, page furniture), or kept as context when the rules read it as
+  background; a candidate the rules read as background but the head keeps is news.
 
 ``calibration`` (Platt scaling of the event head, fitted on out-of-fold events) turns the event
 probability into the event's confidence: the probability that it is right. The thresholds and the
-calibration are chosen by cross-validation grouped by event cluster. Status and background stay
-with the rules' modality reading: in cross-validation a trained status was less accurate than it.
+calibration are chosen by cross-validation grouped by event cluster. Status stays with the
+rules' modality reading: in cross-validation a trained status was less accurate than it.
 Inference is sums of weights and a logistic function; nothing but the file is needed.
 """
 
@@ -77,6 +78,7 @@ class DecisionModel:
     keep_threshold: float
     calibration: tuple[float, float]  # (a, b): confidence = sigmoid(a * logit(p_event) + b)
     meta: dict[str, Any]
+    promote_threshold: float = 1.01  # a candidate the rules read as background is news from this P
 
     @classmethod
     def load(cls, path: str | Path) -> DecisionModel:
@@ -97,6 +99,7 @@ class DecisionModel:
                 keep_threshold=float(d["thresholds"]["keep_event"]),
                 calibration=(a, b),
                 meta={k: v for k, v in d.items() if k != "heads"},
+                promote_threshold=float(d["thresholds"].get("promote_background", 1.01)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: not an event decision model: {type(exc).__name__}: {exc}") from exc
@@ -144,15 +147,16 @@ class Decisions:
         return self.model.event.probability(event_features(e, group, groups, p_read))
 
     def judge(self, grouped: list[tuple[EventMention, list[Mention]]]) -> list[EventMention]:
-        """The candidate events kept, each with its confidence: the probability that it is right.
-        Background events pass through (they are context, never stored as news)."""
+        """The candidate events kept as news, each with its confidence (the probability that it is
+        right); from ``promote_threshold`` the head also overrules the rules' background reading. A candidate it does not keep
+        stays as context when the rules read it as background (never stored as news), else is dropped."""
         groups = [g for _, g in grouped]
         out = []
         for e, g in grouped:
-            if e.background:
-                out.append(e)
-                continue
             p = self.p_event(e, g, groups)
-            if p >= self.model.keep_threshold:
-                out.append(replace(e, confidence=round(self.model.confidence(p), 3)))
+            bar = self.model.promote_threshold if e.background else self.model.keep_threshold
+            if p >= bar:
+                out.append(replace(e, background=False, confidence=round(self.model.confidence(p), 3)))
+            elif e.background:
+                out.append(e)
         return out

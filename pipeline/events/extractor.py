@@ -41,14 +41,23 @@ def _norm(text: str) -> str:
 
 
 class Candidate:
-    """A sentence worth parsing, and the types it could state."""
+    """A sentence that could state an event, and the types it could state."""
 
-    __slots__ = ("continuation", "sentence", "types")
+    __slots__ = ("context", "continuation", "headline", "sentence", "types")
 
-    def __init__(self, sentence: Sentence, types: tuple[str, ...], continuation: bool = False) -> None:
+    def __init__(
+        self,
+        sentence: Sentence,
+        types: tuple[str, ...],
+        continuation: bool = False,
+        context: bool = False,
+        headline: bool = False,
+    ) -> None:
         self.sentence = sentence
         self.types = types
         self.continuation = continuation
+        self.context = context  # a rule's context phrase is in it
+        self.headline = headline or sentence.field == "title"  # reads as a headline (compressed tense)
 
 
 class Extractor:
@@ -60,7 +69,7 @@ class Extractor:
         """``decisions``: the trained decisions to apply; by default those of ``settings.decisions`` (a
         model file), None for the rules alone."""
         self.settings = settings
-        self.models = models or Models.get(settings.spacy_model, settings.rules_dir)
+        self.models = models or Models.get(settings.spacy_model, settings.rules_dir, settings.numpy_ops)
         self.rules = RuleSet.load(settings.rules_dir)
         self.reader = Reader(self.rules, self.models.gazetteer, settings.background_days)
         self.grouper = Grouper(self.models.gazetteer, self.rules.lexicon)
@@ -86,7 +95,9 @@ class Extractor:
         out: list[list[Reading]] = [[] for _ in articles]
         orders = [0] * len(articles)
         for (i, c), doc in zip(flat, docs, strict=True):
-            out[i].extend(self.reader.read(articles[i], c.sentence, doc, orders[i], c.types, c.continuation))
+            out[i].extend(
+                self.reader.read(articles[i], c.sentence, doc, orders[i], c.types, c.continuation, c.headline)
+            )
             orders[i] += 1
         return out
 
@@ -111,32 +122,46 @@ class Extractor:
             return tuple(decisions.judge(grouped))
         return tuple(e for e, _ in grouped)
 
-    def candidate_types(self, text: str) -> tuple[str, ...]:
+    def candidate_types(self, text: str) -> tuple[tuple[str, ...], bool]:
+        """The types a sentence could state (by its words), and whether a rule's context phrase is in it."""
         lex = self.rules.lexicon.candidate_types(text)
         ctx = self.rules.context_types(text)
-        return tuple(t for t in self.reader.by_type if t in lex or t in ctx)
+        return tuple(t for t in self.reader.by_type if t in lex or t in ctx), bool(ctx)
 
     def candidates(self, art: Article) -> list[Candidate]:
         """The sentences worth parsing: those whose words could state an event, the sentence after each in
-        its paragraph, and the headline when the body does not repeat it."""
+        its paragraph, and the headline when the body does not repeat it; none when no sentence names a
+        rule's context phrase (the strong candidates)."""
         sents = self.models.sentences(art.text, keep=self.rules.paragraph_filter(self.rules.lexicon))
         out: list[Candidate] = []
         follow = False
+        title_key = _norm(art.title)
         for k, s in enumerate(sents):
-            types = self.candidate_types(s.text)
+            types, context = self.candidate_types(s.text)
+            # the body's first line repeating the page's title is a headline, not the news lead
+            headline = k == 0 and bool(title_key) and _norm(s.text) == title_key
             if types:
-                out.append(Candidate(s, types))
+                out.append(Candidate(s, types, context=context, headline=headline))
             elif follow:
                 prev = out[-1]
                 out.append(Candidate(s, prev.types, continuation=True))
             nxt = sents[k + 1] if k + 1 < len(sents) else None
             follow = bool(types) and nxt is not None and _same_paragraph(art.text, s, nxt)
         title = art.title.strip()
-        types = self.candidate_types(title) if title and not title.isupper() else ()
+        types, context = self.candidate_types(title) if title and not title.isupper() else ((), False)
+        if not context and not any(c.context for c in out):
+            # an article that names no rule's context phrase anywhere (no list, tariff or factory
+            # word) is not about these events: its incidental words ("output rose") are not parsed
+            return []
         # an ALL-CAPS wire headline does not parse; a headline the body repeats is read there
         if types and _norm(title)[:60] not in _norm(art.text[:1500]):
             # the headline often states the news the body only refers to; read it first
-            out.insert(0, Candidate(Sentence(text=title, start=0, end=len(title), field="title"), types))
+            out.insert(
+                0,
+                Candidate(
+                    Sentence(text=title, start=0, end=len(title), field="title"), types, context=context
+                ),
+            )
         return out
 
 

@@ -20,7 +20,7 @@ from .readings import Reading
 
 _KEEP_POS = {"NOUN", "VERB", "ADJ", "ADV", "AUX", "PART", "ADP", "SCONJ", "DET"}
 _QUOTES = re.compile(r"[\"“”]")
-FEATURE_SET = "readings.v1+events.v1"
+FEATURE_SET = "readings.v2+events.v2"
 
 
 def _bucket(n: int, edges: tuple[int, ...]) -> str:
@@ -105,6 +105,42 @@ def features(r: Reading, doc: Any, published: str | None) -> dict[str, float]:
     return f
 
 
+def _against_the_others(group: list[Any], others: list[list[Any]]) -> dict[str, float]:
+    """How a candidate stands against the article's other candidates of its type: a second event is
+    real when it differs (its own actor, amounts, parties, milestone), a restatement when it does not."""
+    from ..parties import money, name_key
+
+    def actor(g: list[Any]) -> str:
+        return next((name_key(a) for m in g for a in m.actors[:1]), "")
+
+    def amounts(g: list[Any]) -> set[str]:
+        return money({a for m in g for a in m.amounts})
+
+    def targets(g: list[Any]) -> set[str]:
+        return {name_key(t) for m in g for t in m.targets}
+
+    f: dict[str, float] = {}
+    if any(actor(g) and actor(group) and actor(g) != actor(group) for g in others):
+        f["other_actor"] = 1.0
+    # a restatement has the same acting party (or names none): only those can make this one a copy
+    others = [g for g in others if not actor(g) or not actor(group) or actor(g) == actor(group)]
+    if not others:
+        return f
+    mine = amounts(group)
+    theirs = set().union(*(amounts(g) for g in others))
+    if any(actor(g) == actor(group) for g in others):
+        f["other_same_actor"] = 1.0
+    if mine & theirs:
+        f["other_shares_amount"] = 1.0
+    if mine - theirs:
+        f["own_amount"] = 1.0
+    if any(targets(g) & targets(group) for g in others):
+        f["other_shares_targets"] = 1.0
+    if any(g[0].rule.milestone == group[0].rule.milestone and g[0].status == group[0].status for g in others):
+        f["other_same_milestone"] = 1.0
+    return f
+
+
 def event_features(
     e: Any, group: list[Any], article_groups: list[list[Any]], p_reading: float
 ) -> dict[str, float]:
@@ -117,7 +153,7 @@ def event_features(
     f["mentions"] = min(len(group), 4) / 4
     if len(group) > 1:
         f["several"] = 1.0
-    titles = [m.sentence.field == "title" for m in group]
+    titles = [m.headline for m in group]
     if all(titles):
         f["headline_only"] = 1.0
     elif any(titles):
@@ -128,6 +164,7 @@ def event_features(
     if first == min(min(m.order for m in g) for g in same):
         f["first_of_type"] = 1.0
     f[f"of_type:{_bucket(len(same), (1, 2, 3))}"] = 1.0
+    f.update(_against_the_others(group, [g for g in same if g is not group]))
     if any(m.explicit_actor for m in group):
         f["explicit_actor"] = 1.0
     if not e.actors:

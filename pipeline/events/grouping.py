@@ -49,6 +49,7 @@ class Mention:
     confidence: float
     order: int
     trigger: Any = None  # the token the reading is anchored at
+    headline: bool = False  # a headline: the page's title, or the body's first line repeating it
     future_date: bool = False
     reading: Any = field(default=None, repr=False, compare=False)  # the reading it was taken from
 
@@ -123,7 +124,7 @@ _NOT_YET_TYPES = ("tariff_announcement", "factory_opening")
 
 
 def _group_status(g: list[Mention]) -> str:
-    body = [x for x in g if x.sentence.field != "title"] or g
+    body = [x for x in g if not x.headline] or g
     lead = body[0]
     if lead.rule.status or lead.status_cue.startswith(_STRONG_CUES):
         return lead.status
@@ -267,7 +268,7 @@ class Grouper:
         """A headline compresses: when the body reports the same type by the same actor, the body's modality wins."""
         out = []
         for g in groups:
-            if all(x.sentence.field == "title" for x in g):
+            if all(x.headline for x in g):
                 g0 = g[0]
                 body = [
                     b
@@ -275,7 +276,7 @@ class Grouper:
                     if b is not g
                     and b[0].rule.type == g0.rule.type
                     and not b[0].background
-                    and any(x.sentence.field != "title" for x in b)
+                    and any(not x.headline for x in b)
                     and (
                         not g0.actors or not b[0].actors or name_key(g0.actors[0]) == name_key(b[0].actors[0])
                     )

@@ -100,6 +100,8 @@ def _tense(rule: Rule, trig: Any, future_date: bool, today: bool) -> tuple[str, 
     for anc in (verb.head,) if verb.dep_ in ("xcomp", "ccomp") else ():
         auxes |= {c.lower_ for c in anc.children if c.dep_ in ("aux", "auxpass")}
     factory = rule.type == "factory_opening"
+    if auxes & POSSIBLE_AUX:
+        return "planned", "tense.possible"  # "could build a plant", "may impose tariffs"
     if rule.milestone in ("construction", "announcement"):
         return "announced", "tense"
     if "to" in auxes and verb.tag_ in ("VB", "VBN"):
@@ -108,8 +110,6 @@ def _tense(rule: Rule, trig: Any, future_date: bool, today: bool) -> tuple[str, 
         return "announced", "tense.progressive"  # "the plant is opening"
     if today and not factory and auxes & FUTURE_AUX:
         return "done", "tense.today"  # "will impose ... from Sunday" in Sunday's paper: in force
-    if auxes & POSSIBLE_AUX:
-        return "planned", "tense.possible"
     if auxes & FUTURE_AUX or future_date:
         return "announced", "tense.future"
     if auxes & {"would"} and not factory:

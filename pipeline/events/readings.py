@@ -77,6 +77,7 @@ class Reader:
         order: int,
         types: tuple[str, ...],
         continuation: bool,
+        headline: bool = False,
     ) -> list[Reading]:
         lower = doc.text.lower()
         index = syntax.TokenIndex.of(doc)
@@ -94,12 +95,42 @@ class Reader:
             if r.fires and winner.get(ti, (t,))[0] != t:
                 r.fires = False
                 r.checks["lost_trigger"] = 1.0
+            readings.append(r)
+            readings.extend(self._other_clauses(article, sent, doc, order, r, index, lower))
+        for r in readings:
             r.continuation = continuation
-            r.headline = sent.field == "title"
+            r.headline = r.mention.headline = headline or sent.field == "title"
             r.doc = doc
             r.published = article.published
-            readings.append(r)
         return readings
+
+    def _other_clauses(
+        self, article: Article, sent: Sentence, doc: Any, order: int, primary: Reading, index: Any, lower: str
+    ) -> list[Reading]:
+        """Readings of the same type in other clauses of the sentence, each with its own subject: "the US
+        removed its tariffs, while Canada and Mexico would scrap theirs" reports two acts."""
+        anchor = primary.mention.trigger
+        if anchor is None:
+            return []
+        out: list[Reading] = []
+        taken = {syntax.governing_verb(anchor).i}
+        for rule in self.by_type[primary.type]:
+            for trig in index.triggers(rule.triggers, rule.trigger_pos):
+                verb = syntax.governing_verb(trig)
+                if verb.i in taken or not syntax.own_clause(trig, anchor):
+                    continue
+                taken.add(verb.i)
+                m, failed = self._analyse(article, sent, doc, rule, trig, order)
+                ctx = (
+                    self.rules.context_ok(rule, lower)
+                    and self.rules.context_distance(rule, doc, trig) is not None
+                )
+                checks = {"other_clause": 1.0, **{f"filter:{f}": 1.0 for f in failed}}
+                fires = ctx and not failed
+                if fires:
+                    checks[f"fires:{rule.id}"] = 1.0
+                out.append(Reading(primary.type, order, sent, rule, fires, m, checks))
+        return out
 
     def _read_type(
         self, article: Article, sent: Sentence, doc: Any, order: int, type_: str, index: Any, lower: str

@@ -222,7 +222,13 @@ def factory_v1(ctx: RoleContext) -> Roles:
     if facility is None:
         return Roles.none()  # the facility word is not what the trigger speaks of
     ctx.target(facility)
-    return ctx.result(explicit)
+    roles = ctx.result(explicit)
+    if roles.actors and facility.startswith(
+        "site in "
+    ):  # a site known by its place: its company's site there
+        targets = [f"{roles.actors[0]} {t}" if t == facility else t for t in roles.targets]
+        return Roles(roles.actors, roles.explicit, targets, roles.location)
+    return roles
 
 
 _TARIFF_NOUNS = {

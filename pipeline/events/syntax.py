@@ -68,6 +68,13 @@ class TokenIndex:
         Of several candidates the one highest in the parse wins, and a trigger inside a participle or
         relative clause only when there is no other.
         """
+        found = self.triggers(triggers, pos)
+        if not found:
+            return None
+        return min(found, key=lambda t: (t.dep_ in ("acl", "relcl", "amod"), depth(t), t.i))
+
+    def triggers(self, triggers: tuple[str, ...], pos: tuple[str, ...]) -> list[Any]:
+        """Every token of one of ``triggers`` (first tokens of multiword ones)."""
         found = []
         for trig in triggers:
             words = trig.split()
@@ -78,9 +85,20 @@ class TokenIndex:
                         found.append(self.tokens[i])
                 elif not pos or self.tokens[i].pos_ in pos:
                     found.append(self.tokens[i])
-        if not found:
-            return None
-        return min(found, key=lambda t: (t.dep_ in ("acl", "relcl", "amod"), depth(t), t.i))
+        return found
+
+
+def own_clause(tok: Any, other: Any) -> bool:
+    """Whether ``tok`` heads a clause of its own beside ``other``'s: a coordinated, adverbial or
+    complement clause with a subject of its own ("..., while those nations would scrap their tariffs")."""
+    v, w = governing_verb(tok), governing_verb(other)
+    if v is w or v.dep_ not in ("conj", "advcl", "ccomp", "ROOT"):
+        return False
+    subjects = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if not subjects:
+        return False
+    theirs = {x.i for c in w.children if c.dep_ in ("nsubj", "nsubjpass") for x in c.subtree}
+    return not any(x.i in theirs for c in subjects for x in c.subtree)
 
 
 def speaker(tok: Any, lex: Lexicon) -> bool:

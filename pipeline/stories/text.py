@@ -75,7 +75,10 @@ def _names(text: str) -> dict[str, float]:
 def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(x * b.get(w, 0.0) for w, x in a.items())
+    if a.keys().isdisjoint(b.keys()):  # (in C; most pairs share no word of one of the three vectors)
+        return 0.0
+    # the same terms in the same order as summing over all of a (a product with 0.0 adds nothing)
+    return sum(x * b[w] for w, x in a.items() if w in b)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -59,9 +59,10 @@ def export(events: list[EventMention], url: str, first_id: int) -> list[dict[str
 @dataclass
 class Candidate:
     article: int
-    event: EventMention
+    event: EventMention  # as news (background False)
     features: dict[str, float]
     right: bool = False
+    background: bool = False  # the rules read it as background
 
 
 class _Given(Decisions):
@@ -92,7 +93,9 @@ def candidates(
     for i, (rec, rs) in enumerate(zip(recs, readings, strict=True)):
         given = _Given(p, add)
         extractor.events(rs, given)
-        cands = [Candidate(i, e, f) for e, f in given.last]
+        cands = [
+            Candidate(i, replace(e, background=False), f, background=e.background) for e, f in given.last
+        ]
         result = scoring.score([rec], export([c.event for c in cands], rec["url"], 0))
         for k, ok in result.outcomes:
             cands[k].right = cands[k].right or ok
@@ -131,11 +134,11 @@ def oof_events(recs: list[dict[str, Any]], cands: list[Candidate], params: Param
 
 
 def kept_figures(
-    recs: list[dict[str, Any]], cands: list[Candidate], p: list[float], threshold: float
+    recs: list[dict[str, Any]], cands: list[Candidate], p: list[float], threshold: float, promote: float
 ) -> dict[str, Any]:
     events: list[dict[str, Any]] = []
     for c, pc in zip(cands, p, strict=True):
-        if pc >= threshold:
+        if pc >= (promote if c.background else threshold):
             events.extend(
                 export([replace(c.event, confidence=round(pc, 3))], recs[c.article]["url"], len(events))
             )
@@ -146,6 +149,7 @@ def kept_figures(
 class Choice:
     add_threshold: float
     keep_threshold: float
+    promote_threshold: float
     calibration: tuple[float, float]
     figures: dict[str, Any]  # out-of-fold, at the chosen thresholds (chosen on them: not a claim)
     candidates: list[Candidate]
@@ -157,29 +161,31 @@ def choose(
     """Thresholds and calibration for a training part, from its own out-of-fold probabilities."""
     rows = reading_rows(recs, readings)
     p_read = oof_readings(recs, readings, rows, params)
-    best: tuple[float, float, float, float] | None = None  # (core f1, add, keep) and event f1 on ties
+    best: tuple[Any, ...] | None = None  # (key, add, keep, promote, figures); key: core f1, event f1, ...
     pools = {}
     for add in params.add_thresholds:
         cands = candidates(extractor, recs, readings, p_read, add)
         p_ev = oof_events(recs, cands, params)
         pools[add] = (cands, p_ev)
         for keep in params.keep_thresholds:
-            f = kept_figures(recs, cands, p_ev, keep)
-            key = (round(f["core_f1"], 4), round(f["event_f1"], 4), -add, keep)
-            if best is None or key > best[0]:
-                best = (key, add, keep, f)
+            for promote in params.promote_thresholds:
+                f = kept_figures(recs, cands, p_ev, keep, promote)
+                key = (round(f["core_f1"], 4), round(f["event_f1"], 4), -add, keep, promote)
+                if best is None or key > best[0]:
+                    best = (key, add, keep, promote, f)
     assert best is not None
-    _, add, keep, figures = best
+    _, add, keep, promote, figures = best
     cands, p_ev = pools[add]
     cal = platt(p_ev, [int(c.right) for c in cands], params.seed)
-    return Choice(add, keep, cal, figures, cands)
+    return Choice(add, keep, promote, cal, figures, cands)
 
 
 def fit_model(
     extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params
 ) -> tuple[DecisionModel, Choice]:
     """The model for these articles: heads fitted on all of them, thresholds and calibration chosen
-    out of fold (the event head learns from out-of-fold reading probabilities, as it will meet them)."""
+    out of fold (the event head learns from out-of-fold reading probabilities, as it will meet them).
+    """
     choice = choose(extractor, recs, readings, params)
     rows = [row for rs in reading_rows(recs, readings) for row in rs]
     reading_head = head([f for f, _ in rows], [y for _, y in rows], params.c_reading, params.seed)
@@ -190,7 +196,13 @@ def fit_model(
         params.seed,
     )
     model = DecisionModel(
-        reading_head, event_head, choice.add_threshold, choice.keep_threshold, choice.calibration, {}
+        reading=reading_head,
+        event=event_head,
+        add_threshold=choice.add_threshold,
+        keep_threshold=choice.keep_threshold,
+        calibration=choice.calibration,
+        meta={},
+        promote_threshold=choice.promote_threshold,
     )
     return model, choice
 

@@ -13,11 +13,12 @@ PRUNE = 1e-5  # weights smaller than this are left out of the file
 @dataclass(frozen=True)
 class Params:
     c_reading: float = 0.3
-    c_event: float = 0.3
+    c_event: float = 0.05
     folds: int = 5
     seed: int = 7
     add_thresholds: tuple[float, ...] = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5)  # 1.01: the rules' firings only
     keep_thresholds: tuple[float, ...] = field(default=tuple(round(0.1 + 0.05 * k, 2) for k in range(15)))
+    promote_thresholds: tuple[float, ...] = (1.01, 0.95, 0.9, 0.8, 0.7)  # 1.01: the rules' background stands
 
 
 def head(features: list[dict[str, float]], y: list[int], c: float, seed: int) -> Head:

@@ -90,8 +90,15 @@ def train(
         "candidates from thresholds.keep_event; calibration.platt turns the event head's probability into "
         "the event's confidence (P that it is right).",
         "feature_set": FEATURE_SET,
-        "heads": {"reading": model.reading.as_dict(), "event": model.event.as_dict()},
-        "thresholds": {"add_reading": model.add_threshold, "keep_event": model.keep_threshold},
+        "heads": {
+            "reading": model.reading.as_dict(),
+            "event": model.event.as_dict(),
+        },
+        "thresholds": {
+            "add_reading": model.add_threshold,
+            "keep_event": model.keep_threshold,
+            "promote_background": model.promote_threshold,
+        },
         "calibration": {
             "platt": list(model.calibration),
             "fitted_on": f"{len(choice.candidates)} out-of-fold candidate events",
