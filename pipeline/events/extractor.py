@@ -130,8 +130,7 @@ class Extractor:
 
     def candidates(self, art: Article) -> list[Candidate]:
         """The sentences worth parsing: those whose words could state an event, the sentence after each in
-        its paragraph, and the headline when the body does not repeat it; none when no sentence names a
-        rule's context phrase (the strong candidates)."""
+        its paragraph, and the headline when the body does not repeat it."""
         sents = self.models.sentences(art.text, keep=self.rules.paragraph_filter(self.rules.lexicon))
         out: list[Candidate] = []
         follow = False
@@ -149,10 +148,6 @@ class Extractor:
             follow = bool(types) and nxt is not None and _same_paragraph(art.text, s, nxt)
         title = art.title.strip()
         types, context = self.candidate_types(title) if title and not title.isupper() else ((), False)
-        if not context and not any(c.context for c in out):
-            # an article that names no rule's context phrase anywhere (no list, tariff or factory
-            # word) is not about these events: its incidental words ("output rose") are not parsed
-            return []
         # an ALL-CAPS wire headline does not parse; a headline the body repeats is read there
         if types and _norm(title)[:60] not in _norm(art.text[:1500]):
             # the headline often states the news the body only refers to; read it first
