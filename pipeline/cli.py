@@ -42,7 +42,19 @@ def _settings(config_path: str | None) -> Settings:
         raise click.UsageError(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Commands whose set-up fails on a broken rule or model file answer with its one-line reason."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import TradewireError
+
+        try:
+            return super().invoke(ctx)
+        except TradewireError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tradewire")
 def main() -> None:
     """tradewire: sanctions, tariff and factory events from news feeds into a SQLite event log."""
@@ -60,6 +72,7 @@ def run(config_path: str | None, tick: float, verbose: bool) -> None:
     settings = _settings(config_path)
     setup_logging(settings, verbose)
     with Pipeline(settings) as p:
+        p.check()
         run_forever(p, tick_seconds=tick)
 
 
@@ -76,6 +89,7 @@ def once(config_path: str | None, drain: float | None, verbose: bool) -> None:
     settings = _settings(config_path)
     setup_logging(settings, verbose)
     with Pipeline(settings) as p:
+        p.check()
         report = p.run_once(drain_seconds=drain)
     click.echo(report.summary(), err=True)
 
@@ -329,7 +343,8 @@ def backup(config_path: str | None, path: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--show/--no-show", default=True, help="List misses and false events.")
 def eval_cmd(config_path: str | None, gold: str, as_json: bool, show: bool) -> None:
-    """Score extraction and dedup against a gold JSONL file (the ../shared/dev format)."""
+    """Score the product on labelled articles (the ../shared/dev format): its own path into a temporary
+    log, the export scored as ../shared/tools/score.py scores it."""
     from .evaluation import evaluate, format_report
 
     settings = _settings(config_path)
@@ -350,9 +365,18 @@ def eval_cmd(config_path: str | None, gold: str, as_json: bool, show: bool) -> N
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Model file (default: the configured one)."
 )
+@click.option(
+    "--merge-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Merge decision file (default: the configured one; none when dedup.model is empty).",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the folds and the fits.")
-def train(config_path: str | None, paths: tuple[str, ...], out: str | None, seed: int) -> None:
-    """Rebuild the event decision model from labelled articles, cross-validated by event cluster."""
+def train(
+    config_path: str | None, paths: tuple[str, ...], out: str | None, merge_out: str | None, seed: int
+) -> None:
+    """Rebuild the event decisions and the merge decision from labelled articles, cross-validated by
+    event cluster."""
     from .errors import TradewireError
     from .training.fit import Params
     from .training.train import train as run_training
@@ -360,7 +384,13 @@ def train(config_path: str | None, paths: tuple[str, ...], out: str | None, seed
     settings = _settings(config_path)
     try:
         run_training(
-            list(paths), out or settings.nlp.decisions, settings.nlp, Params(seed=seed), say=click.echo
+            list(paths),
+            out or settings.nlp.decisions,
+            settings.nlp,
+            Params(seed=seed),
+            say=click.echo,
+            merge_out=merge_out or settings.dedup.model or None,
+            full=settings,
         )
     except (TradewireError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -113,6 +113,9 @@ class DedupSettings:
     strong_similarity: float = setting(0.80, "Similarity that merges even without a shared target.")
     actor_similarity: float = setting(0.62, "Similarity that merges reports naming the same acting party.")
     window_days: int = setting(21, "Event dates further apart than this never merge.")
+    max_candidates: int = setting(
+        20, "Stored events a report is compared with: the most similar of its type, milestone and window."
+    )
     story_similarity: float = setting(
         0.55, "Similarity at which a report merges with an event of the same type its story already carries."
     )
@@ -121,6 +124,10 @@ class DedupSettings:
         0.45, "Similarity above which another milestone of the same thing (same actor and party) is linked."
     )
     lifecycle_window_days: int = setting(400, "Milestones further apart than this are not linked.")
+    model: str = setting(
+        str(PROJECT_ROOT / "models" / "merge_v1.json"),
+        'Trained merge decision (run.py train writes it); "" lets the rules above decide alone.',
+    )
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,8 @@ def _toml_value(name: str, value: Any) -> str:
         return '"<project>/rules"'
     if name == "decisions":
         return '"<project>/models/event_decisions_v1.json"'
+    if name == "model":
+        return '"<project>/models/merge_v1.json"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):

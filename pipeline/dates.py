@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -55,6 +56,7 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_anchor(value: str | None) -> tuple[date | None, str]:
     """A publication date (ISO date, datetime, YYYY-MM or YYYY) -> (date, granularity)."""
     if not value:

@@ -9,8 +9,11 @@ import re
 from datetime import date
 from typing import Any
 
+import htmldate
 import trafilatura
+from lxml import etree
 from trafilatura.settings import use_config
+from trafilatura.utils import load_html
 
 from .errors import ExtractionError, ExtractionTimeout
 from .records import Extracted
@@ -32,11 +35,30 @@ CONFIG = _config()
 
 
 _WS = re.compile(r"[ \t\u00a0]+")
-# Publication dates from the page's own metadata only (meta tags, <time>, the URL). htmldate's
-# extensive search also reads dates out of the visible text, where the nearest one is often the
-# footer's copyright year: an undated page became "published 1 January" of this year, and every
-# event it reported looked months old.
+# Publication dates from the page's own metadata only (meta tags, JSON-LD, <time>, the URL). htmldate
+# reads dates out of the visible text too (its extensive search, and even its fast mode as a last
+# resort), where the first one is often a footer's copyright year or a date the story cites ("the
+# 10/7/2022 rules"): an undated page became "published" on it, and every event it reported looked
+# months old or in the future. So htmldate sees only a skeleton of the page's date-bearing markup.
 DATE_PARAMS = {"original_date": True, "extensive_search": False}
+_DATE_MARKUP = etree.XPath(
+    "//head/meta | //head/title | //body//meta | //script[@type='application/ld+json'] | //time"
+    " | //*[@itemprop][contains(translate(@itemprop, 'DATE', 'date'), 'date')]"
+)
+
+
+def _published(tree: Any, url: str | None) -> str | None:
+    """The page's publication date from its metadata alone (no visible text), or None."""
+    parts = [etree.tostring(e, encoding="unicode", with_tail=False) for e in _DATE_MARKUP(tree)]
+    skeleton = "<html><head></head><body>" + "".join(parts) + "</body></html>"
+    try:
+        return htmldate.find_date(skeleton, url=url, **_date_params())
+    except Exception:  # a date is a nicety: a page whose markup htmldate cannot read is undated
+        return None
+
+
+def _date_params() -> dict[str, Any]:
+    return dict(DATE_PARAMS, max_date=date.today().isoformat())
 
 
 def _words(text: str) -> str:
@@ -58,15 +80,21 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
     if len(html) > max_bytes:
         raise ExtractionError("too_large", f"page larger than {max_bytes} bytes")
     try:
+        tree = load_html(html)
+        if tree is None:
+            raise ExtractionError("parser_error", "not an HTML document")
+        published = _published(tree, url)  # before trafilatura, which prunes the tree in place
         doc = trafilatura.bare_extraction(
-            html,
+            tree,
             url=url,
             with_metadata=True,
             include_comments=False,
             include_tables=True,  # trafilatura's default; tables carry tariff schedules
-            date_extraction_params=dict(DATE_PARAMS, max_date=date.today().isoformat()),
+            date_extraction_params=_date_params(),
             config=CONFIG,
         )
+    except ExtractionError:
+        raise
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken markup
         raise ExtractionError("parser_error", f"{type(exc).__name__}: {exc}") from exc
     text = (doc.text or "").strip() if doc is not None else ""
@@ -77,7 +105,7 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
     return Extracted(
         text=_without_headline(text, title),
         title=title,
-        published=doc.date or None,
+        published=published or None,
         sitename=(doc.sitename or "").strip()[:100],
     )
 

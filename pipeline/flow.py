@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from .alerts import Delivery, DeliveryReport, route_matcher, routing_view
 from .config import Settings
 from .dates import utcnow
-from .dedup import Deduplicator
+from .dedup import Deduplicator, load_merge_model
 from .errors import ExtractionError, FeedParseError, FetchError, HTTPStatusError, StageError
 from .events import Extractor
 from .extract import ExtractionPool
@@ -105,10 +105,15 @@ class Pipeline:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def check(self) -> None:
+        """Read the rules and the trained model files now (cheap: spaCy and the embedder still load on
+        first use), so that a missing or broken one stops the command before any article is taken."""
+        _ = self.extractor, self.dedup
+
     def warm(self) -> None:
-        """Load every model now (spaCy, the embedder, the rules and the trained decisions), so that a
-        missing or broken one fails here, before any article is taken."""
-        _ = self.extractor, self.models.nlp
+        """Load every model now (``check``, then spaCy and the embedder), before any article is taken."""
+        self.check()
+        _ = self.models.nlp
         self.models.embed(["warm up"])
 
     @property
@@ -127,8 +132,14 @@ class Pipeline:
                 self.store.events,
                 lex.generic_party_words,
                 lex.generic_parties,
+                load_merge_model(self.settings.dedup.model),
             )
         return self._dedup
+
+    @dedup.setter
+    def dedup(self, dedup: Deduplicator) -> None:
+        """Another merge decision for this pipeline's log (training replays merges through the flow)."""
+        self._dedup = dedup
 
     # -- one cycle ----------------------------------------------------------------------------
 
@@ -247,17 +258,7 @@ class Pipeline:
             rows = self.store.articles.due("fetched", limit=PROCESS_BATCH)
             if not rows:
                 return
-            arts = [
-                Article(
-                    id=r.id,
-                    url=r.url,
-                    title=r.title,
-                    outlet=r.outlet,
-                    published=r.published,
-                    text=r.text or "",
-                )
-                for r in rows
-            ]
+            arts = [Article(r.id, r.url, r.title, r.outlet, r.published, r.text or "") for r in rows]
             try:
                 all_mentions: list[Any] | None = self.extractor.extract_many(arts)
                 all_vectors: list[Any] | None = self.dedup.embed_batch(arts, all_mentions)  # type: ignore[arg-type]

@@ -118,6 +118,8 @@ class StoredEvent:
     embedding: bytes | None = None
     anchor_date: str | None = None  # event date, else the first report's publication date
     amounts: tuple[str, ...] = ()
+    evidence: str = ""  # the first report's lead evidence sentence
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,4 @@ class Decision:
     related_to: tuple[int, ...] = field(default_factory=tuple)  # other milestones of the same thing
     anchor_date: str | None = None
     routes: tuple[str, ...] = ()  # alert routes a new event goes to, decided before the commit
+    merge_score: float | None = None  # P(same event) of the event joined, or of the best one refused

@@ -134,6 +134,10 @@ ALIASES = {
 }
 
 
+# The extraction's figures, as the scorer names them (evaluation adds dedup's, training calibration's).
+EXTRACTION_FIGURES = ("core_p", "core_r", "core_f1", "event_p", "event_r", "event_f1", "status_acc")
+
+
 def party_tokens(names: list[Any] | None) -> set[str]:
     out = set()
     for name in names or []:
@@ -292,6 +296,7 @@ def _figures(
         "dedup_p": dp,
         "dedup_r": dr,
         "dedup_f1": df,
+        "dedup_pairs": {"right": same_both, "merged": same_pred, "same_event": same_gold},
         **alerts,
         "conf80_p": sum(high) / len(high) if high else 0.0,
         "conf80_n": len(high),

@@ -39,7 +39,7 @@ def mention(
 
 
 def decision(m: EventMention, event_id=None, routes=()) -> Decision:
-    v = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    v = (np.ones(384) / np.sqrt(384)).astype(np.float32)
     return Decision(mention=m, embedding=v.tobytes(), event_id=event_id, routes=tuple(routes))
 
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import ingest as ingest_article
 
 from pipeline.config import DedupSettings
-from pipeline.dedup import Deduplicator, mention_text
+from pipeline.dedup import Deduplicator, load_merge_model, mention_text
 from pipeline.records import Article, StoredEvent
 
 
@@ -25,7 +25,7 @@ def env(flow):
     return ingest, flow.store
 
 
-def test_two_outlets_one_listing(env):
+def test_two_outlets_one_listing_and_each_source_shows_the_score_it_merged_with(env):
     ingest, store = env
     (e1,) = ingest(
         "US adds Acme Photonics to Entity List",
@@ -37,7 +37,12 @@ def test_two_outlets_one_listing(env):
         "Tuesday, citing military end use.",
     )
     assert e1 == e2
-    assert store.queries.export_event(e1)["source_count"] == 2
+    exported = store.queries.export_event(e1)
+    assert exported["source_count"] == 2
+    first, second = exported["sources"]
+    assert first["merge_score"] is None  # nothing to merge with: the event began here
+    model = load_merge_model(DedupSettings().model)
+    assert model is not None and model.threshold <= second["merge_score"] <= 1.0
 
 
 def test_prospective_report_and_listing_stay_apart(env):
@@ -149,5 +154,91 @@ def test_a_report_in_the_same_story_merges_at_the_story_similarity(extractor, mo
     other = replace(m2, targets=("Under Secretary",), event_date=None)
     s = DedupSettings()
     assert s.story_similarity <= float(v1 @ v2) < s.strong_similarity
-    assert dedup.same_event(other, v2, ev) is None
-    assert dedup.same_event(other, v2, ev, in_story=True) is not None
+    sim = float(v1 @ v2)
+    assert not dedup.same_event(other, ev, sim, None, False)
+    assert dedup.same_event(other, ev, sim, None, True)
+
+
+def _outbox(store: Any) -> list[dict[str, Any]]:
+    return list(store.db.query("select event_id, state from outbox order by id"))
+
+
+def test_a_second_outlet_never_alerts_again_and_a_late_merge_never_resends(flow):
+    """Alerts follow the merge: the listing alerts once, whether the next report arrives before or
+    after that alert was sent."""
+
+    def report(n: int, title: str, text: str) -> Any:
+        aid, _ = flow.store.articles.add(
+            url=f"https://o{n}.test/a", title=title, published="2026-03-11", text=text
+        )
+        art = Article(
+            id=aid, url=f"https://o{n}.test/a", title=title, outlet=f"o{n}", published="2026-03-11", text=text
+        )
+        return flow.process_article(art, routes_for=lambda _view: ["slack"])
+
+    first = report(
+        1,
+        "US adds Acme Photonics to Entity List",
+        "The Commerce Department on Tuesday added Acme Photonics and Borealis Semi to the Entity List.",
+    )
+    (event,) = first.created
+    assert _outbox(flow.store) == [{"event_id": event, "state": "pending"}]
+    second = report(
+        2,
+        "Commerce blacklists two Chinese chip firms",
+        "The U.S. Commerce Department placed Borealis Semi and Acme Photonics on its Entity List "
+        "on Tuesday, citing military end use.",
+    )
+    assert second.created == () and [d.event_id for d in second.decisions] == [event]
+    (item,) = flow.store.outbox.due("slack")
+    flow.store.outbox.sent(item.id)
+    third = report(
+        3,
+        "Acme Photonics, Borealis Semi blacklisted by US",
+        "Acme Photonics and Borealis Semi were added to the U.S. Entity List on Tuesday, the "
+        "Commerce Department said.",
+    )
+    assert third.created == () and [d.event_id for d in third.decisions] == [event]
+    assert _outbox(flow.store) == [{"event_id": event, "state": "sent"}]
+
+
+def test_a_report_without_date_or_targets_merges_when_the_rest_agrees(env):
+    ingest, _ = env
+    (e1,) = ingest(
+        "US adds Acme Photonics and Borealis Semi to Entity List",
+        "The Commerce Department on Tuesday added Acme Photonics and Borealis Semi to the Entity List, "
+        "citing their support for military end users.",
+    )
+    (e2,) = ingest(
+        "US adds Acme Photonics and Borealis Semi to Entity List",
+        "The Commerce Department added two chip firms to the Entity List, citing their support for "
+        "military end users.",
+        published="2026-03-11",
+    )
+    assert e1 == e2
+
+
+def test_a_report_without_date_or_targets_stays_apart_when_the_actor_differs(env):
+    ingest, _ = env
+    (e1,) = ingest(
+        "US adds Acme Photonics and Borealis Semi to Entity List",
+        "The Commerce Department on Tuesday added Acme Photonics and Borealis Semi to the Entity List.",
+    )
+    (e2,) = ingest(
+        "EU sanctions two chip firms",
+        "The Council of the European Union imposed sanctions on two chip firms for their support of "
+        "military end users.",
+    )
+    assert e1 != e2
+
+
+def test_a_broken_merge_model_is_one_clear_line(tmp_path):
+    from pipeline.errors import ModelError
+
+    bad = tmp_path / "merge.json"
+    bad.write_text('{"feature_set": "pairs.v0", "head": {}, "threshold": 0.5}')
+    with pytest.raises(ModelError, match=r"pairs\.v0"):
+        load_merge_model(str(bad))
+    bad.write_text("not json")
+    with pytest.raises(ModelError, match="cannot read the merge model"):
+        load_merge_model(str(bad) + "x")

@@ -29,6 +29,42 @@ def test_demo_page_keeps_the_story_and_drops_the_clutter():
     assert ex.published == article["published"][:10]
 
 
+STORY = (
+    "<p>The ministry said on Tuesday that the new controls build on the rules issued on 10/7/2022 and"
+    " on 3 March 2023, and that further measures were being studied by officials in the capital.</p>"
+    "<p>Officials declined to say when the next list of companies would be published.</p>"
+)
+
+
+@pytest.mark.parametrize(
+    "head, published",
+    [
+        ("", None),  # undated: the dates the story cites are not its publication date
+        ('<meta property="article:published_time" content="2024-12-23T08:00:00Z">', "2024-12-23"),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-05-02"}</script>',
+            "2024-05-02",
+        ),
+    ],
+)
+def test_publication_date_comes_from_the_page_metadata_never_from_its_text(head, published):
+    page = f"<html><head><title>Controls widened</title>{head}</head><body><article><h1>Controls widened</h1>"
+    page += STORY + "</article><footer>&copy; 2026 Example Media Group</footer></body></html>"
+    ex = extract_article(page.encode(), url="http://news.test/controls-widened")
+    assert "10/7/2022" in ex.text
+    assert ex.published == published
+
+
+def test_publication_date_from_a_time_element_or_the_url():
+    body = (
+        f"<article><h1>Controls widened</h1><time datetime='2023-09-14'>14 September</time>{STORY}</article>"
+    )
+    ex = extract_article(f"<html><body>{body}</body></html>".encode(), url="http://news.test/x")
+    assert ex.published == "2023-09-14"
+    page = f"<html><body><article>{STORY}</article></body></html>".encode()
+    assert extract_article(page, url="http://news.test/2022/03/17/controls-widened").published == "2022-03-17"
+
+
 @pytest.mark.parametrize(
     "page", [b"", b"<html><body><nav>Home</nav></body></html>", b"\x00\x01\x02 binary junk"]
 )

@@ -12,7 +12,18 @@ PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
 
 # bottom -> stages -> wiring -> top; a module imports only from its own layer or below
 LAYERS = {
-    "bottom": {"vocab", "errors", "records", "dates", "parties", "scoring", "config", "gazetteer", "logs"},
+    "bottom": {
+        "vocab",
+        "errors",
+        "records",
+        "dates",
+        "parties",
+        "scoring",
+        "logistic",
+        "config",
+        "gazetteer",
+        "logs",
+    },
     "stages": {"fetch", "feeds", "extract", "nlp", "events", "stories", "dedup", "store", "alerts", "export"},
     "wiring": {"flow", "evaluation", "training", "serve", "demo"},
     "top": {"scheduler", "cli"},

@@ -13,6 +13,7 @@ PINNED = [
     "m006_entity_nocase_index",
     "m007_actor_key",
     "m008_story",
+    "m009_merge_score",
 ]
 
 

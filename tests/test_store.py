@@ -117,3 +117,36 @@ def test_backup_is_a_checked_copy(tmp_path):
     with pytest.raises(FileExistsError):
         s.queries.backup(tmp_path / "copy.db")
     s.close()
+
+
+def test_merge_candidates_are_the_window_of_one_milestone_and_party_at_any_date_precision(tmp_path):
+    """What dedup may compare a report with: events of its type and milestone, of its acting party or
+    of an unknown one, anchored in the window by a day, or by the month or year an event is dated to."""
+    s = Store.open(tmp_path / "a.db")
+    ids = {}
+    cases = {
+        "day in window": mention(date="2026-03-20"),
+        "month in window": mention(date="2026-03", targets=("B",)),
+        "year in window": mention(date="2026", targets=("C",)),
+        "unknown actor": mention(date="2026-03-01", actors=(), targets=("D",)),
+        "day out of window": mention(date="2026-05-20", targets=("E",)),
+        "month out of window": mention(date="2025-11", targets=("F",)),
+        "other milestone": mention(date="2026-03-10", milestone="removal", targets=("G",)),
+        "other party": mention(date="2026-03-10", actors=("HM Treasury (OFSI)",), targets=("H",)),
+    }
+    for k, (name, m) in enumerate(cases.items()):
+        aid, _ = s.articles.add(
+            url=f"https://one.test/{k}", title="t", published=None, text=f"text {k} " * 50
+        )
+        ids[s.events.commit_article(aid, [decision(m)])[0]] = name
+    found, _, matrix = s.events.candidate_vectors(
+        "sanctions_listing", ["listing"], "2026-03-10", 21, "", ["U.S. Department of Commerce (BIS)"]
+    )
+    assert sorted(ids[i] for i in found) == [
+        "day in window",
+        "month in window",
+        "unknown actor",
+        "year in window",
+    ]
+    assert matrix.shape == (4, 384)
+    s.close()

@@ -21,53 +21,18 @@ Inference is sums of weights and a logistic function; nothing but the file is ne
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..logistic import Head, logit, read_model_file, sigmoid
 from ..records import EventMention
 from .features import FEATURE_SET, event_features, features
 from .grouping import Mention
 from .readings import Reading
 
 MODEL_NAME = "event_decisions_v1"
-
-
-def _sigmoid(z: float) -> float:
-    if z < -35:
-        return 0.0
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-@dataclass(frozen=True)
-class Head:
-    """A binary logistic head: weights per named feature and a bias."""
-
-    bias: float
-    weights: dict[str, float]
-
-    def probability(self, f: dict[str, float]) -> float:
-        z = self.bias
-        for name, value in f.items():
-            w = self.weights.get(name)
-            if w is not None:
-                z += w * value
-        return _sigmoid(z)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"bias": self.bias, "weights": dict(sorted(self.weights.items()))}
-
-    @classmethod
-    def of(cls, d: dict[str, Any]) -> Head:
-        return cls(float(d["bias"]), {str(k): float(v) for k, v in d["weights"].items()})
 
 
 @dataclass(frozen=True)
@@ -82,14 +47,7 @@ class DecisionModel:
 
     @classmethod
     def load(cls, path: str | Path) -> DecisionModel:
-        try:
-            d = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: cannot read the decision model: {exc}") from exc
-        if d.get("feature_set") != FEATURE_SET:
-            raise ModelError(
-                f"{path}: made for features {d.get('feature_set')!r}; this code reads {FEATURE_SET!r}"
-            )
+        d = read_model_file(path, "decision model", FEATURE_SET)
         try:
             a, b = (float(x) for x in d["calibration"]["platt"])
             return cls(
@@ -106,7 +64,7 @@ class DecisionModel:
 
     def confidence(self, p_event: float) -> float:
         a, b = self.calibration
-        return _sigmoid(a * logit(p_event) + b)
+        return sigmoid(a * logit(p_event) + b)
 
 
 class Decisions:

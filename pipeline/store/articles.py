@@ -145,8 +145,12 @@ class ArticleStore(Part):
         return row
 
     def due(self, state: str, limit: int = 100) -> list[ArticleRow]:
+        """Articles waiting in ``state``; fetched ones oldest publication first (the first report of an
+        event reaches the log before the follow-ups, whichever feed carried it), the rest as queued."""
+        order = "coalesce(published, '~'), id" if state == "fetched" else "id"
         rows = self.db.query(
-            "select * from articles where state = ? and (next_attempt is null or next_attempt <= ?) order by id limit ?",
+            "select * from articles where state = ? and (next_attempt is null or next_attempt <= ?) "
+            f"order by {order} limit ?",
             [state, iso(utcnow()), limit],
         )
         return [

@@ -76,24 +76,27 @@ class EventStore(Part):
         import numpy as np
 
         ms = list(milestones)
+        where = f"embedding is not null and type = ? and milestone in ({','.join('?' * len(ms))})"
         params: list[Any] = [type_, *ms]
-        sql = (
-            "select id, event_date, embedding from events where embedding is not null "
-            f"and type = ? and milestone in ({','.join('?' * len(ms))})"
-        )
         keys = sorted({a.lower() for a in actors})
         if keys:  # the same acting party, or an event whose actor is unknown
-            sql += f" and actor_key in ({','.join('?' * (len(keys) + 1))})"
+            where += f" and actor_key in ({','.join('?' * (len(keys) + 1))})"
             params += [*keys, ""]
+        select = "select id, event_date, embedding from events where " + where
         if event_date:
-            # anchor_date is the event date, else the first report's publication date; coarse anchors
-            # ("2024", "2024-03") are matched by value, so the range stays a narrow index scan.
+            # anchor_date is the event date, else the first report's publication date. Days in the
+            # window are one index range; coarse anchors ("2024", "2024-03") are matched by value. Two
+            # searches joined, not one OR: with the OR, SQLite walked every anchor of the party's
+            # events (a 1M-event log: 4 ms a lookup instead of a fraction of one).
             lo, hi = _shift(event_date, -window_days), _shift(event_date, window_days)
             coarse = _coarse_keys(lo, hi)
-            sql += f" and ((anchor_date >= ? and anchor_date <= ?) or anchor_date in ({','.join('?' * len(coarse))}))"
-            params += [lo, hi, *coarse]
+            sql = (
+                f"{select} and anchor_date >= ? and anchor_date <= ? and length(anchor_date) >= 10"
+                f" union all {select} and anchor_date in ({','.join('?' * len(coarse))})"
+            )
+            params = [*params, lo, hi, *params, *coarse]
         else:
-            sql += " and last_seen >= ?"
+            sql = select + " and last_seen >= ?"
             params.append(seen_after)
         rows = self.db.execute(sql, params).fetchall()
         if not rows:
@@ -118,6 +121,8 @@ class EventStore(Part):
                 embedding=r["embedding"],
                 anchor_date=r["anchor_date"],
                 amounts=tuple(json.loads(r["amounts"] or "[]")),
+                evidence=r["evidence"] or "",
+                location=r["location"],
             )
             for r in rows
         ]
@@ -221,6 +226,7 @@ class EventStore(Part):
                 "evidence": _evidence_json(d.mention),
                 "origin": art["copy_of"],
                 "similarity": round(d.similarity, 4),
+                "merge_score": None if d.merge_score is None else round(d.merge_score, 4),
                 "added_at": now,
             },
             ignore=True,

@@ -264,3 +264,9 @@ def m008_story(db: Database) -> None:
     db["articles"].add_column("story_id", int)
     db["articles"].create_index(["story_id"])
     db["articles"].create_index(["processed_at"])
+
+
+@migrations()
+def m009_merge_score(db: Database) -> None:
+    """Each source keeps the score its report merged with (or, for a new event, the best refused)."""
+    db["sources"].add_column("merge_score", float)

@@ -46,6 +46,7 @@ class Queries(Part):
                     "status": s["status"],
                     "syndicated_copy": s["origin"] is not None,
                     "story_id": s["story_id"],
+                    "merge_score": s["merge_score"],
                 }
             )
         related = [

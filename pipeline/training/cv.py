@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import scoring
-from ..events.decisions import DecisionModel, Decisions, Head
+from ..events.decisions import DecisionModel, Decisions
 from ..events.features import event_features, features
 from ..events.readings import Reading
+from ..logistic import Head
 from ..records import EventMention
 from . import data
 from .fit import Params, head, platt
@@ -209,10 +210,13 @@ def fit_model(
 
 def nested(
     extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params
-) -> tuple[scoring.Score, list[dict[str, Any]], list[Choice]]:
-    """Outer grouped k-fold: everything chosen inside each outer training part, figures on the rest."""
+) -> tuple[scoring.Score, list[dict[str, Any]], list[Choice], list[tuple[EventMention, ...]]]:
+    """Outer grouped k-fold: everything chosen inside each outer training part, figures on the rest.
+    Also returns every article's held-out events (what the merge decision is trained on: the
+    extraction as it is on news it was not trained on)."""
     fold_of = data.folds(data.groups(recs), params.folds, params.seed)
     events: list[dict[str, Any]] = []
+    held_out: list[tuple[EventMention, ...]] = [() for _ in recs]
     choices = []
     for f in range(params.folds):
         tr = [i for i in range(len(recs)) if fold_of[i] != f]
@@ -220,5 +224,6 @@ def nested(
         choices.append(choice)
         dec = Decisions(model)
         for i in (i for i in range(len(recs)) if fold_of[i] == f):
-            events.extend(export(list(extractor.events(readings[i], dec)), recs[i]["url"], len(events)))
-    return scoring.score(recs, events), events, choices
+            held_out[i] = tuple(extractor.events(readings[i], dec))
+            events.extend(export(list(held_out[i]), recs[i]["url"], len(events)))
+    return scoring.score(recs, events), events, choices, held_out

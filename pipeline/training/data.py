@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,25 @@ def label(rec: dict[str, Any], r: Reading) -> Label:
         return Label(False, False, None)
     news = [g for g in hits if not g.get("background")]
     return Label(True, not news, (news or hits)[0]["status"])
+
+
+def evidence_coverage(
+    records: list[dict[str, Any]], candidates_of: Callable[[Article], list[Any]]
+) -> tuple[int, int, list[tuple[str, str]]]:
+    """How many gold events have an evidence sentence among the candidates the rules propose (the
+    decisions can only keep what is proposed): (found, located, the ids and types of those missed).
+    An event whose evidence is not in the text as stored does not count."""
+    found = located = 0
+    missed = []
+    for rec in records:
+        cands = [c.sentence for c in candidates_of(article(rec))]
+        for g in rec["gold"]["events"]:
+            spans = _spans(rec, g)
+            if not spans:
+                continue
+            located += 1
+            if any(s.field == f and s.start < e and b < s.end for s in cands for f, b, e in spans):
+                found += 1
+            else:
+                missed.append((rec["id"], g["type"]))
+    return found, located, missed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..events.decisions import Head
+from ..logistic import Head
 
 PRUNE = 1e-5  # weights smaller than this are left out of the file
 
@@ -42,7 +42,7 @@ def platt(p: list[float], y: list[int], seed: int) -> tuple[float, float]:
     """Platt scaling: (a, b) with P(right) = sigmoid(a * logit(p) + b), fitted on out-of-fold scores."""
     from sklearn.linear_model import LogisticRegression
 
-    from ..events.decisions import logit
+    from ..logistic import logit
 
     if len(set(y)) < 2:
         return (1.0, 0.0)

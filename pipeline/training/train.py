@@ -1,4 +1,5 @@
-"""``run.py train``: rebuild the event decision model from labelled articles, cross-validated.
+"""``run.py train``: rebuild the event decision model (and the merge decision, ``merges``) from
+labelled articles, cross-validated.
 
 Reads labelled articles (the corpus schema of ``../shared/dev``: ``text`` and ``gold.events`` with
 their ``evidence`` sentences), reads every candidate with the rules, cross-validates the decisions
@@ -12,29 +13,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import PROJECT_ROOT, NlpSettings
+from .. import scoring
+from ..config import PROJECT_ROOT, NlpSettings, Settings
 from ..events import Extractor
 from ..events.decisions import MODEL_NAME, DecisionModel
 from ..events.features import FEATURE_SET
-from . import cv, data
+from . import cv, data, merges
 from .fit import Params
 
 DEFAULT_OUT = PROJECT_ROOT / "models" / f"{MODEL_NAME}.json"
-FIGURES = (
-    "core_p",
-    "core_r",
-    "core_f1",
-    "event_p",
-    "event_r",
-    "event_f1",
-    "status_acc",
-    "conf80_p",
-    "conf80_n",
-)
+FIGURES = (*scoring.EXTRACTION_FIGURES, "conf80_p", "conf80_n")
 
 
 def reliability(
@@ -67,7 +59,11 @@ def train(
     settings: NlpSettings | None = None,
     params: Params | None = None,
     say: Callable[[str], None] = print,
+    merge_out: str | Path | None = None,
+    full: Settings | None = None,
 ) -> dict[str, Any]:
+    """Train the event decisions (``out``) and, given ``merge_out``, the merge decision over their
+    held-out events (``training.merges``)."""
     settings = settings or NlpSettings()
     params = params or Params()
     t0 = time.perf_counter()
@@ -76,7 +72,7 @@ def train(
     readings = extractor.read_many([data.article(r) for r in recs])
     n_readings = sum(len(r) for r in readings)
     say(f"{len(recs)} articles, {n_readings} readings ({time.perf_counter() - t0:.0f}s)")
-    score, events, choices = cv.nested(extractor, recs, readings, params)
+    score, events, choices, held_out = cv.nested(extractor, recs, readings, params)
     figures = {
         k: round(v, 3) if isinstance(v, float) else v for k, v in score.figures.items() if k in FIGURES
     }
@@ -127,4 +123,8 @@ def train(
     Path(out).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     DecisionModel.load(out)  # what was written reads back
     say(f"wrote {out} ({time.perf_counter() - t0:.0f}s)")
+    if merge_out is not None:
+        full = replace(full or Settings(), nlp=replace(settings, decisions=str(out)))
+        merges.train_merges(full, recs, held_out, paths, merge_out, merges.MergeParams(seed=params.seed), say)
+        say(f"wrote {merge_out} ({time.perf_counter() - t0:.0f}s)")
     return doc
