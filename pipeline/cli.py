@@ -348,7 +348,10 @@ def eval_cmd(config_path: str | None, gold: str, as_json: bool, show: bool) -> N
     from .evaluation import evaluate, format_report
 
     settings = _settings(config_path)
-    result = evaluate(settings, gold)
+    try:
+        result = evaluate(settings, gold)
+    except ValueError as exc:  # a malformed gold file: its line and what is wrong
+        raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result, show=show))
 
 

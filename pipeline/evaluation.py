@@ -12,7 +12,6 @@ articles' clean text as labelled rather than pages fetched through feeds and ext
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections import Counter
 from dataclasses import replace
@@ -22,16 +21,13 @@ from typing import Any
 from . import scoring
 from .config import Settings, StorageSettings
 from .flow import CycleReport, Pipeline
+from .training import data
 
 SHOWN = (*scoring.EXTRACTION_FIGURES, "dedup_p", "dedup_r", "dedup_f1")
 
 
-def load_gold(path: str | Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def evaluate(settings: Settings, gold_path: str | Path) -> dict[str, Any]:
-    records = load_gold(gold_path)
+    records = data.load([gold_path])  # the labelled articles, refused by line when malformed
     with tempfile.TemporaryDirectory(prefix="tradewire-eval-") as tmp:
         s = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "eval.db")), feeds=())
         with Pipeline(s, env={}) as p:

@@ -70,3 +70,11 @@ def test_a_broken_model_file_is_one_line_and_a_nonzero_exit(tmp_path, demo_site,
     assert r.returncode != 0
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert str(bad) in r.stderr
+
+
+def test_a_malformed_gold_file_for_eval_is_one_line_naming_the_line(tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"url": "https://a.test/x"}\n', encoding="utf-8")
+    r = run_cli("eval", str(gold))
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr and f"{gold}:1:" in r.stderr.strip(), r.stderr

@@ -1,8 +1,8 @@
 """Stage 5: one real-world event, one row.
 
 Each news mention is compared with the stored events it could be (``candidates``: same type and
-milestone, a compatible acting party, inside the date window, narrowed by evidence similarity: one matrix product
-over a few rows). The trained merge decision (``model``, features in ``pairs``) gives every candidate
+milestone, a compatible acting party, inside the date window; the most similar by evidence, one matrix
+product over a few rows). The trained merge decision (``model``, features in ``pairs``) gives every candidate
 the probability that both are one real-world event; the report joins the best from the model's
 threshold, else it is a new event, linked to the other milestones of the same thing (a threat, the
 tariff, its pause) as its lifecycle. Every source keeps the score it merged with. Without a model
@@ -94,6 +94,12 @@ class Deduplicator:
         self.generic_parties = generic_parties
         self.model = model
 
+    def with_model(self, model: MergeModel | None) -> Deduplicator:
+        """The same stage over the same log, deciding with another merge model (None: the rules)."""
+        return Deduplicator(
+            self.settings, self.models, self.events, self.generic_words, self.generic_parties, model
+        )
+
     def specific(self, names: tuple[str, ...] | list[str]) -> frozenset[str]:
         return specific_words(names, self.generic_words, self.generic_parties)
 
@@ -179,10 +185,8 @@ class Deduplicator:
             story = ev.id in in_story
             f = pair_features(m, anchor, ev, sim_of[ev.id], story, self.generic_words, self.generic_parties)
             if self.same_event(m, ev, sim_of[ev.id], anchor, story):
-                f["rules_merge"] = f[f"{m.type}|rules_merge"] = 1.0  # the rules' own decision, as evidence
-            out.append(
-                Candidate(ev, sim_of[ev.id], story, f, self.score(f, m, ev, sim_of[ev.id], anchor, story))
-            )
+                f["rules_merge"] = 1.0  # the rules' own decision, as evidence
+            out.append(Candidate(ev, sim_of[ev.id], story, f, self.score(f)))
         return out
 
     @property
@@ -190,15 +194,7 @@ class Deduplicator:
         """A trained decision scores every event of the milestone in the window; the rules only similar ones."""
         return self.model is not None
 
-    def score(
-        self,
-        f: dict[str, float],
-        m: EventMention,
-        ev: StoredEvent,
-        sim: float,
-        anchor: str | None,
-        story: bool,
-    ) -> float:
+    def score(self, f: dict[str, float]) -> float:
         """P(one event) by the model; by the rules 1.0 when they merge, else 0.0."""
         if self.model is not None:
             return self.model.head.probability(f)

@@ -2,9 +2,8 @@
 
 Milestone and status (a prospect and the act, a threat and the tariff are other events), the acting
 party, the distinctive words of the parties, the dates and the publication gap, money amounts and
-rates, the evidence (MiniLM cosine and shared content words), the story. Each also exists prefixed
-with the type, so that what a match means can differ between listings, tariffs and plants. No
-feature names a party.
+rates, the evidence (MiniLM cosine and shared content words), the story. No feature names a party
+(per-type copies of every feature were tried and overfit: training/merges.py).
 """
 
 from __future__ import annotations
@@ -114,8 +113,6 @@ def pair_features(
         f["evidence_words"] = len(wa & wb) / len(wa | wb)
     if in_story:
         f["same_story"] = 1.0
-    typed = {f"{m.type}|{k}": v for k, v in f.items() if k != "bias"}
-    f.update(typed)
     return f
 
 

@@ -58,6 +58,14 @@ class RoleContext:
     _targets: list[str] = field(default_factory=list)
     location: str | None = None
 
+    def parties(self) -> Iterator[EntityRef]:
+        """``entities`` but demonyms, each of which ("Chinese steel") names its country as a target."""
+        for r in self.entities():
+            if not r.demonym:
+                yield r
+            elif r.entity is not None:
+                self.target(r.entity.canonical)
+
     def entities(self) -> Iterator[EntityRef]:
         """The sentence's entities that can be parties; list names are collected in ``lists`` as met."""
         doc, trig, lex = self.doc, self.trig, self.lexicon
@@ -170,12 +178,8 @@ def sanctions_v1(ctx: RoleContext) -> Roles:
 @role("tariff.v1")
 def tariff_v1(ctx: RoleContext) -> Roles:
     """Tariffs: the government that sets them acts; countries and products named after "on", "against"... are hit."""
-    for r in ctx.entities():
+    for r in ctx.parties():
         ge = r.entity
-        if r.demonym:
-            if ge is not None:
-                ctx.target(ge.canonical)
-            continue
         if ge is None:
             if r.ent.label_ in ("GPE", "NORP") and not r.in_subj:
                 ctx.target(r.name)
@@ -201,12 +205,8 @@ def tariff_v1(ctx: RoleContext) -> Roles:
 def factory_v1(ctx: RoleContext) -> Roles:
     """Factories: the company acts; the site is the facility phrase the trigger speaks of, with its place."""
     lex = ctx.lexicon
-    for r in ctx.entities():
+    for r in ctx.parties():
         ge = r.entity
-        if r.demonym:
-            if ge is not None:
-                ctx.target(ge.canonical)
-            continue
         if ge is not None:
             if ge.kind == "company":
                 ctx.actor(5 if r.in_subj else 3, ge.canonical)

@@ -21,7 +21,6 @@ the shipped model's threshold by the same cross-validation over all articles.
 from __future__ import annotations
 
 import json
-import random
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -42,21 +41,18 @@ from .fit import head
 THRESHOLDS = (0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 
 
-# Grouped cross-validation on ../shared/train (pairwise F1 at the best threshold, same folds): every
-# feature, untyped, C 1.0: 0.66; C 0.3 / 3 / 10: 0.58 / 0.65 / 0.64; typed copies 0.45-0.52; 4 arrival
-# orders 0.49; the rules' decision with the similarity alone 0.63; the rules alone 0.56.
+# Grouped cross-validation on ../shared/train (pairwise F1 at the best threshold, same folds), while
+# this was chosen: every feature, C 1.0: 0.66; C 0.3 / 3 / 10: 0.58 / 0.65 / 0.64; per-type copies of
+# every feature 0.45-0.52; pairs also collected over 4 arrival orders 0.49; the rules' decision with
+# the similarity alone 0.63; the rules alone 0.56.
 @dataclass(frozen=True)
 class MergeParams:
     c: float = 1.0
     folds: int = 5
     seed: int = 7
     thresholds: tuple[float, ...] = THRESHOLDS
-    beta: float = (
-        0.5  # thresholds are chosen by F-beta over the pairs: precision first (a wrong merge hides an event)
-    )
-    typed: bool = False  # also learn per-type weights (feature names prefixed with the type)
-    orders: int = 1  # replays that collect pairs: publication order, then shuffles (more partners per report)
-    only: tuple[str, ...] = ()  # learn from the features of these prefixes alone; () all
+    # thresholds are chosen by F-beta over the pairs: precision first (a wrong merge hides an event)
+    beta: float = 0.5
 
 
 @dataclass
@@ -99,9 +95,7 @@ class Teacher(Deduplicator):
     def __init__(
         self, base: Deduplicator, cluster_of: Callable[[EventMention], str], event_cluster: dict[int, str]
     ):
-        super().__init__(
-            base.settings, base.models, base.events, base.generic_words, base.generic_parties, None
-        )
+        super().__init__(base.settings, base.models, base.events, base.generic_words, base.generic_parties)
         self.cluster_of = cluster_of
         self.event_cluster = event_cluster
         self.pairs: list[tuple[dict[str, float], int]] = []
@@ -110,9 +104,7 @@ class Teacher(Deduplicator):
     def learned(self) -> bool:
         return True
 
-    def score(
-        self, f: dict[str, float], m: EventMention, ev: Any, sim: float, anchor: str | None, story: bool
-    ) -> float:
+    def score(self, f: dict[str, float]) -> float:
         return 0.0
 
     def choose(self, m: EventMention, cands: list[Candidate]) -> Candidate | None:
@@ -141,31 +133,16 @@ def replay(
     model: MergeModel | None,
     *,
     teach: bool = False,
-    shuffle: int = 0,
 ) -> Replay:
-    """``shuffle``: a seed for another arrival order (0: the product's order)."""
-    order = s.order(idx)
-    if shuffle:
-        random.Random(shuffle).shuffle(order)
+    """``model`` makes the merges (None: the rules), or with ``teach`` the gold clusters do."""
     with tempfile.TemporaryDirectory(prefix="tradewire-merges-") as tmp:
         conf = replace(settings, storage=StorageSettings(db=str(Path(tmp) / "replay.db")), feeds=())
         with Pipeline(conf, env={}) as p:
             event_cluster: dict[int, str] = {}
             current: dict[int, str] = {}
-            teacher = None
-            if teach:
-                teacher = Teacher(p.dedup, lambda m: current[id(m)], event_cluster)
-                p.dedup = teacher
-            else:
-                p.dedup = Deduplicator(
-                    p.dedup.settings,
-                    p.models,
-                    p.store.events,
-                    p.dedup.generic_words,
-                    p.dedup.generic_parties,
-                    model,
-                )
-            for i in order:
+            teacher = Teacher(p.dedup, lambda m: current[id(m)], event_cluster) if teach else None
+            p.dedup = teacher or p.dedup.with_model(model)
+            for i in s.order(idx):
                 a = s.articles[i]
                 aid, _ = p.store.articles.add(
                     url=a.url, title=a.title, published=a.published, text=a.text, outlet=a.outlet
@@ -183,13 +160,7 @@ def replay(
 def fit(
     settings: Settings, s: Stream, idx: list[int], params: MergeParams, threshold: float = 0.5
 ) -> MergeModel:
-    pairs = []
-    for k in range(params.orders):
-        pairs += replay(settings, s, idx, None, teach=True, shuffle=k and params.seed + k).pairs
-    if not params.typed:
-        pairs = [({n: v for n, v in f.items() if "|" not in n}, y) for f, y in pairs]
-    if params.only:
-        pairs = [({n: v for n, v in f.items() if n.startswith(tuple(params.only))}, y) for f, y in pairs]
+    pairs = replay(settings, s, idx, None, teach=True).pairs
     h: Head = head([f for f, _ in pairs], [y for _, y in pairs], params.c, params.seed)
     return MergeModel(h, threshold, {"pairs": len(pairs), "positives": sum(y for _, y in pairs)})
 
@@ -223,6 +194,11 @@ def grouped(
             run = replay(settings, s, idx, replace(model, threshold=t))
             out[t] = _add(out[t], pair_counts(s, held, run.export))
     return out
+
+
+def _figures(c: dict[str, int]) -> dict[str, Any]:
+    p, r, f1 = prf(c)
+    return {"dedup_p": round(p, 3), "dedup_r": round(r, 3), "dedup_f1": round(f1, 3), "pairs": c}
 
 
 def best_threshold(counts: dict[float, dict[str, int]], beta: float) -> float:
@@ -272,10 +248,10 @@ def train_merges(
     counts = grouped(settings, s, idx, params, params.folds)
     threshold = best_threshold(counts, params.beta)
     model = fit(settings, s, idx, params, threshold)
-    p_, r_, f_ = prf(total)
-    rp, rr, rf = prf(rules)
+    held, alone = _figures(total), _figures(rules)
     say(
-        f"merge decision, nested cross-validation: pairwise P {p_:.3f} R {r_:.3f} F1 {f_:.3f} (the rules: P {rp:.3f} R {rr:.3f})"
+        f"merge decision, nested cross-validation: pairwise P {held['dedup_p']:.3f} R {held['dedup_r']:.3f}"
+        f" F1 {held['dedup_f1']:.3f} (the rules: P {alone['dedup_p']:.3f} R {alone['dedup_r']:.3f})"
     )
     doc = {
         "name": MODEL_NAME,
@@ -297,18 +273,8 @@ def train_merges(
             "method": f"nested grouped {params.folds}-fold over articles (those sharing an event cluster on one "
             "side); the whole stream replayed through the product's per-article step with the fold's model "
             "making every merge; pairs of held-out reports scored as ../shared/tools/score.py scores dedup",
-            "figures": {
-                "dedup_p": round(p_, 3),
-                "dedup_r": round(r_, 3),
-                "dedup_f1": round(f_, 3),
-                "pairs": total,
-            },
-            "rules_alone": {
-                "dedup_p": round(rp, 3),
-                "dedup_r": round(rr, 3),
-                "dedup_f1": round(rf, 3),
-                "pairs": rules,
-            },
+            "figures": held,
+            "rules_alone": alone,
             "outer_thresholds": chosen,
             "by_threshold": {
                 str(t): dict(zip(("p", "r", "f1"), (round(x, 3) for x in prf(c)), strict=True))
