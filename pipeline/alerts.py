@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 from .config import AlertSettings, RouteSettings
-from .errors import FetchError, HTTPStatusError
+from .errors import AlertStateError, FetchError, HTTPStatusError
 from .fetch import Fetcher
 from .gazetteer import Gazetteer
 from .records import EventMention
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .store.queries import Queries
 
 log = logging.getLogger("tradewire.alerts")
+T = TypeVar("T")
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -40,6 +42,27 @@ MAX_FALLBACK = 4000
 def escape(text: str) -> str:
     """Slack mrkdwn escaping of feed text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_URL_SAFE = "/:?#[]@!$&'()*+,;=%~"  # kept as they are; "&" is then escaped as Slack asks
+
+
+def link(url: Any, title: str) -> str:
+    """A Slack link to a feed-supplied URL, or the label alone when the URL is not a plain http(s) URL
+    with a host. Every character that could close or split the link (``>``, ``|``, spaces, quotes) is
+    percent-encoded and the label is escaped, so no feed can make a mention, a channel ping or a link
+    label of its own."""
+    label = escape(title).replace("|", "¦")
+    if not isinstance(url, str) or not url or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return label
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return label
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return label
+    return f"<{escape(quote(url, safe=_URL_SAFE))}|{label}>"
 
 
 def _cut(text: str, limit: int) -> str:
@@ -85,10 +108,17 @@ def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": _cut("> " + escape(quote), MAX_SECTION)}}
         )
-    links = []
+    links: list[str] = []
+    room = MAX_SECTION - len("*Sources*\n")
     for s in sources[:10]:
-        title = escape((s.get("title") or s.get("url") or "")[:150]).replace("|", "¦")
-        links.append(f"<{s['url']}|{title}> ({escape(s.get('outlet') or '')})")
+        title = str(s.get("title") or s.get("url") or "")[:150]
+        line = f"{link(s.get('url'), title)} ({escape(str(s.get('outlet') or '')[:80])})"
+        if len(line) + 1 > room:
+            line = f"{escape(title)} ({escape(str(s.get('outlet') or '')[:80])})"  # no link cut in half
+            if len(line) + 1 > room:
+                break
+        links.append(line)
+        room -= len(line) + 1
     if links:
         blocks.append(
             {
@@ -154,6 +184,8 @@ class DeliveryReport:
     retried: int = 0
     parked: int = 0
     stopped: list[str] = field(default_factory=list)
+    halted: str | None = None  # why delivery stopped this cycle: the log could not record a state
+    uncertain: int = 0  # claims left by a process that died mid-send, parked unsent
 
 
 class Delivery:
@@ -181,9 +213,32 @@ class Delivery:
         drain = self.settings.drain_seconds if drain_seconds is None else drain_seconds
         deadline = time.monotonic() + drain
         report = DeliveryReport()
-        for route in active_routes(self.settings, self.env):
-            self._drain_route(route, deadline, report)
+        try:
+            report.uncertain = self._state(self.outbox.uncertain, self.settings.claim_timeout_seconds)
+            if report.uncertain:
+                log.warning(
+                    "alerts: %d alert(s) claimed by a process that stopped mid-send were parked, not "
+                    "sent again (status shows them; resume-alerts re-queues them)",
+                    report.uncertain,
+                )
+            for route in active_routes(self.settings, self.env):
+                self._drain_route(route, deadline, report)
+        except AlertStateError as exc:
+            report.halted = str(exc)
+            log.error("alerts: delivery stopped: %s", exc)
         return report
+
+    @staticmethod
+    def _state(write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A write of delivery state; a failure stops delivery (AlertStateError) instead of risking
+        a post the log cannot record."""
+        try:
+            return write(*args, **kwargs)
+        except Exception as exc:
+            raise AlertStateError(
+                f"the log cannot record alert state ({type(exc).__name__}: {exc}); no alert is posted "
+                "until it can"
+            ) from exc
 
     def _drain_route(self, route: RouteSettings, deadline: float, report: DeliveryReport) -> None:
         url = self.env.get(route.webhook_env, "")
@@ -217,6 +272,8 @@ class Delivery:
                 elif outcome == "stopped":
                     report.stopped.append(route.name)
                     return
+                elif outcome == "taken":
+                    continue
                 else:  # retry later; keep order by not sending younger alerts first
                     report.retried += 1
                     break
@@ -225,9 +282,12 @@ class Delivery:
         try:
             event = self.queries.export_event(item.event_id)
         except KeyError:
-            self.outbox.parked(item.id, reason="event no longer exists")
+            self._state(self.outbox.claim, item.id)
+            self._state(self.outbox.parked, item.id, reason="event no longer exists")
             return "parked"
         payload = build_message(event)
+        if not self._state(self.outbox.claim, item.id):
+            return "taken"  # no longer pending: another process has it
         self._last_sent[route.name] = time.monotonic()
         try:
             self.fetcher.post_json(url, payload)
@@ -235,20 +295,22 @@ class Delivery:
             if exc.status in (403, 404, 410):
                 reason = f"webhook answered {exc.status} ({exc.body[:80].strip()}); delivery stopped"
                 log.error("alerts route %s: %s", route.name, reason)
-                self.outbox.webhook_stopped(route.name, reason)
+                self._state(self.outbox.retry, item.id, wait_seconds=0, error=reason)
+                self._state(self.outbox.webhook_stopped, route.name, reason)
                 return "stopped"
             if exc.status == 429 or exc.status >= 500 or exc.status == 408:
                 return self._retry(route, item, f"HTTP {exc.status}", exc.retry_after)
             reason = f"HTTP {exc.status}: {exc.body[:120].strip()}"
             log.warning("alerts route %s: alert %s parked: %s", route.name, item.id, reason)
-            self.outbox.parked(item.id, reason=reason)
+            self._state(self.outbox.parked, item.id, reason=reason)
             return "parked"
         except FetchError as exc:
             if not exc.retryable:
-                self.outbox.webhook_stopped(route.name, f"{exc.reason}: {exc}")
+                self._state(self.outbox.retry, item.id, wait_seconds=0, error=f"{exc.reason}: {exc}")
+                self._state(self.outbox.webhook_stopped, route.name, f"{exc.reason}: {exc}")
                 return "stopped"
             return self._retry(route, item, f"{exc.reason}: {exc}", None)
-        self.outbox.sent(item.id)
+        self._state(self.outbox.sent, item.id)
         log.info("alerts route %s: sent event %s", route.name, item.event_id)
         return "sent"
 
@@ -258,7 +320,7 @@ class Delivery:
         log.warning(
             "alerts route %s: alert %s will be retried in %.1fs (%s)", route.name, item.id, wait, error
         )
-        self.outbox.retry(item.id, wait_seconds=wait, error=error)
+        self._state(self.outbox.retry, item.id, wait_seconds=wait, error=error)
         return "retry"
 
 

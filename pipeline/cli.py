@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 from .config import ConfigError, Settings, load_settings, reference
 from .export import FORMATS, render
 from .logs import setup_logging
-from .vocab import EVENT_TYPES, STATUSES
+from .vocab import ARTICLE_STAGES, EVENT_TYPES, STATUSES
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,11 +101,11 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     """Backfill articles from a JSONL file ({url, title, published, text | html} per line)."""
     from tqdm import tqdm
 
+    from . import backfill
     from .flow import CycleReport, Pipeline
 
     settings = _settings(config_path)
     setup_logging(settings)
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
     report = CycleReport()
     tty = sys.stderr.isatty()
     with Pipeline(settings, env={} if no_alerts else None) as p:
@@ -114,14 +113,12 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
         started = time.perf_counter()
         records = []
         bad = []
-        for n, line in enumerate(tqdm(lines, desc="queue", unit="article", disable=not tty), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append((f"{path}:{n}", json.loads(line)))
-            except ValueError as exc:
-                p.store.failures.record("process", f"{path}:{n}", type(exc).__name__, str(exc))
-                bad.append((f"{path}:{n}", f"{type(exc).__name__}: {exc}"))
+        for line in tqdm(backfill.read(path), desc="queue", unit="line", disable=not tty):
+            if line.record is not None:
+                records.append((line.where, line.record))
+            else:
+                p.store.failures.record("process", line.where, "bad_line", line.error or "")
+                bad.append((line.where, line.error or ""))
         bad += p.add_articles(records)
         for where, reason in bad:
             click.echo(f"line {where.rsplit(':', 1)[1]}: skipped: {reason}", err=True)
@@ -134,10 +131,12 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     rate = report.articles_processed / seconds if seconds > 0 else 0.0
     click.echo(
         report.summary()
-        + (f"; {len(bad)} bad lines" if bad else "")
+        + (f"; {len(bad)} of {len(bad) + len(records)} lines failed" if bad else "")
         + f"; {seconds:.1f}s for text to log ({rate:.1f} articles/s, model loading excluded)",
         err=True,
     )
+    if bad:
+        sys.exit(1)  # the lines above say which and why; the rest were processed
 
 
 @functools.lru_cache(maxsize=4)
@@ -319,6 +318,22 @@ def resume_alerts(config_path: str | None, route: str) -> None:
     with _opened(settings) as store:
         n = store.outbox.resume(route)
     click.echo(f"{n} alerts re-queued for {route}")
+
+
+@main.command()
+@config_option
+@click.option(
+    "--stage",
+    type=click.Choice(ARTICLE_STAGES),
+    default=None,
+    help="Only the articles whose last failure was at this stage.",
+)
+def retry(config_path: str | None, stage: str | None) -> None:
+    """Re-queue the articles that failed for good, once their cause is fixed."""
+    settings = _settings(config_path)
+    with _opened(settings) as store:
+        n = store.articles.retry(stage)
+    click.echo(f"{n} failed articles re-queued" + (f" (stage {stage})" if stage else ""))
 
 
 @main.command()

@@ -85,6 +85,11 @@ class AlertSettings:
         0.0, "Hold a new alert this long before its first attempt (time for a quick correction to land)."
     )
     max_backoff_seconds: float = setting(600.0, "Longest wait between delivery retries.")
+    claim_timeout_seconds: float = setting(
+        300.0,
+        "An alert claimed for sending this long ago and never recorded as sent (its process died "
+        "mid-send) is parked as uncertain, never posted a second time; resume-alerts re-queues it.",
+    )
 
     def all_routes(self) -> tuple[RouteSettings, ...]:
         return (self.slack, *self.routes)

@@ -77,6 +77,22 @@ def parse_anchor(value: str | None) -> tuple[date | None, str]:
     return None, ""
 
 
+EARLIEST_PUBLISHED = 1990  # no news article in the log was published before this year
+
+
+def plausible_published(value: str | None, now: datetime | None = None) -> str | None:
+    """A publication date as the log keeps it: one that parses and lies between 1990 and two days
+    from now; anything else (1970 from a zeroed clock, 2099, 0001, 9999, words) is unknown (None),
+    never a crash, a duplicate or the top of every listing."""
+    if not isinstance(value, str):
+        return None
+    d, _ = parse_anchor(value)
+    if d is None:
+        return None
+    latest = ((now or utcnow()) + timedelta(days=2)).date()
+    return value.strip() if d.year >= EARLIEST_PUBLISHED and d <= latest else None
+
+
 def _month(name: str) -> int:
     return MONTHS[
         name.lower().rstrip(".")[:4] if name.lower().startswith("sept") else name.lower().rstrip(".")[:3]

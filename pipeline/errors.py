@@ -159,6 +159,14 @@ class StageError(_Reasoned):
         return cls(stage, reason, f"{type(exc).__name__}: {exc}")
 
 
+class AlertStateError(TradewireError):
+    """The log could not record an alert's delivery state: delivery stops before any post it could
+    not record (a post whose record failed is never repeated)."""
+
+    stage = "alerts"
+    reason = "state_write_failed"
+
+
 def snake(name: str) -> str:
     """``OperationalError`` -> ``operational_error``: an exception class as a reason code."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -114,11 +114,22 @@ def _noop(_: int) -> None:
     import trafilatura  # noqa: F401
 
 
+def _worker_init() -> None:
+    """A worker leaves its parent's process group: a SIGTERM to the group (a service manager's stop,
+    Ctrl-C in a terminal) reaches the daemon alone, which finishes its item and ends the pool. (A
+    worker killed while it waits for a task would hold the pool's queue lock for ever, and the
+    daemon's shutdown would hang on it.) If the daemon dies, its workers see the queue close and exit."""
+    import os
+
+    os.setsid()
+
+
 class ExtractionPool:
     """trafilatura in worker processes: both cores in use, and a pathological page cannot hang the daemon.
 
     Each page gets ``timeout`` seconds; a worker that overruns is killed and replaced. Workers are
-    spawned (not forked), so they never inherit the parent's model threads.
+    spawned (not forked), so they never inherit the parent's model threads, each in its own session
+    (``_worker_init``): only the daemon stops them.
     """
 
     def __init__(self, workers: int = 2, timeout: float = 30.0) -> None:
@@ -130,7 +141,9 @@ class ExtractionPool:
         if self._pool is None:
             import multiprocessing
 
-            self._pool = multiprocessing.get_context("spawn").Pool(self.workers, maxtasksperchild=500)
+            self._pool = multiprocessing.get_context("spawn").Pool(
+                self.workers, initializer=_worker_init, maxtasksperchild=500
+            )
             # start-up (imports) must not count against a page's time
             self._pool.map(_noop, range(self.workers), chunksize=1)
         return self._pool

@@ -9,6 +9,7 @@ so a cycle interrupted at any point is completed by the next. The daemon (``sche
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from . import backfill
 from .alerts import Delivery, DeliveryReport, route_matcher, routing_view
 from .config import Settings
 from .dates import utcnow
@@ -30,6 +32,7 @@ from .fetch import FEED_TYPES, PAGE_TYPES, Fetcher
 from .nlp import Models
 from .records import Article, Decision, EventMention
 from .store import ArticleRow, Store
+from .store.lock import WriterLock, command_name
 from .stories import Stories
 
 log = logging.getLogger("tradewire")
@@ -81,10 +84,16 @@ class Pipeline:
     def __init__(
         self, settings: Settings, *, env: Mapping[str, str] | None = None, stop: threading.Event | None = None
     ) -> None:
+        """Opens the log as its one writer (``store.lock``): a log another process writes to is refused."""
         self.settings = settings
         self.env = env
         self.stop = stop or threading.Event()
-        self.store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
+        self.lock = WriterLock(settings.storage.db).acquire(command_name())
+        try:
+            self.store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
+        except BaseException:
+            self.lock.release()
+            raise
         self.fetcher = Fetcher(settings.network)
         self.models = Models.get(settings.nlp.spacy_model, settings.nlp.rules_dir, settings.nlp.numpy_ops)
         self.extraction = ExtractionPool(settings.network.extract_workers, settings.network.extract_timeout)
@@ -98,6 +107,7 @@ class Pipeline:
         self.extraction.close()
         self.fetcher.close()
         self.store.close()
+        self.lock.release()
 
     def __enter__(self) -> Pipeline:
         return self
@@ -176,7 +186,9 @@ class Pipeline:
                     name, resp.content, url=resp.final_url, content_type=resp.header("content-type")
                 )
                 entries, warning = parsed.entries, parsed.warning
-            feeds.polled(
+            report.articles_queued += self._step(
+                "feeds",
+                feeds.polled,
                 name,
                 status=resp.status,
                 etag=resp.header("etag"),
@@ -184,9 +196,14 @@ class Pipeline:
                 next_poll=next_poll_after_success(interval_minutes, now),
                 redirect_to=resp.permanent_redirect,
                 warning=warning,
+                entries=entries,
             )
             report.feeds_polled += 1
-            report.articles_queued += feeds.enqueue(feeds.state(name), entries)
+        except StageError as exc:  # the poll could not be recorded: nothing of it was; due again
+            report.feeds_failed += 1
+            log.error("feed %s: its entries could not be recorded (%s); it stays due", name, exc)
+            with contextlib.suppress(Exception):  # the log may refuse this too; the log line stands
+                feeds.failed(name, reason="store_failed", message=str(exc), status=None, next_poll=now)
         except (FetchError, FeedParseError) as exc:
             retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
             status = exc.status if isinstance(exc, HTTPStatusError) else None
@@ -336,34 +353,8 @@ class Pipeline:
     # -- backfill -----------------------------------------------------------------------------
 
     def add_articles(self, records: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
-        """Queue backfill records (``where``, record) with text (or html, extracted here); returns the
-        (where, reason) of the records refused, each also recorded as a failure."""
-        from .extract import extract_article
-
-        bad: list[tuple[str, str]] = []
-        for where, rec in records:
-            try:
-                url = rec["url"]
-                text = rec.get("text")
-                if text is None and rec.get("html") is not None:
-                    ex = extract_article(rec["html"], url=url)
-                    text = ex.text
-                    rec.setdefault("title", ex.title)
-                    rec["published"] = rec.get("published") or ex.published
-                if not text:
-                    raise ValueError("neither text nor html")
-                self.store.articles.add(
-                    url=url,
-                    title=rec.get("title") or "",
-                    published=rec.get("published"),
-                    text=text,
-                    outlet=rec.get("outlet") or "",
-                )
-            except (KeyError, ValueError, ExtractionError) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                self.store.failures.record("process", where, type(exc).__name__, str(exc))
-                bad.append((where, reason))
-        return bad
+        """Queue backfill records (``backfill.queue``); the (where, reason) of those refused."""
+        return backfill.queue(self.store, records)
 
     def process_backlog(self, report: CycleReport, progress: Callable[[int], None] | None = None) -> None:
         """Process every fetched article (a backfill's), reporting progress as articles are done."""

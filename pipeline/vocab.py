@@ -60,6 +60,10 @@ TYPE_LABEL = {
 }
 
 
+# the steps an article can fail at, as failures record them (fetch and extract, then the per-article flow)
+ARTICLE_STAGES = ("fetch", "extract", "events", "stories", "dedup", "alerts", "store")
+
+
 def is_core(type_: str, status: str, background: bool = False) -> bool:
     """Rule C, computed: never hand-set."""
     return not background and type_ in CORE_TYPES and status in CORE_STATUSES

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import logging
+import re
+import time
+from urllib.parse import urlsplit
 
 from helpers import decision, mention
 
-from pipeline.alerts import Delivery, build_message, escape, route_matcher
+from pipeline.alerts import Delivery, build_message, escape, link, route_matcher
 from pipeline.config import AlertSettings, NetworkSettings, RouteSettings
 from pipeline.demo import SlackCatcher
 from pipeline.fetch import Fetcher
@@ -156,3 +160,145 @@ def test_routes_follow_types_statuses_confidence_and_watch_list(models):
     assert routes_for({**base, "confidence": 0.3}) == ["slack"]
     assert routes_for({**base, "actors": ["U.S. Department of the Treasury (OFAC)"]}) == ["slack"]
     assert route_matcher(settings, models.gazetteer, env={})(base) == []  # no webhook in the environment: off
+
+
+def _slack_tokens(msg: dict) -> list[str]:
+    """Every ``<...>`` control token in the message's mrkdwn (what Slack turns into links and pings)."""
+    texts = [msg["text"]]
+    for b in msg["blocks"]:
+        if b.get("type") in ("section", "context"):
+            texts += [
+                t["text"] for t in b.get("fields", []) + b.get("elements", []) + [b.get("text") or {}] if t
+            ]
+    return [tok for t in texts for tok in re.findall(r"<[^<>]*>", t)]
+
+
+def test_a_hostile_feed_cannot_ping_a_channel_or_label_a_link_of_its_own(tmp_path, httpserver, slack):
+    """The probe's attack: a feed whose link and title carry Slack control sequences. The listing is
+    still alerted, and its message holds no mention and no link but the story's own, to its host."""
+    from conftest import run_cli, write_config
+
+    from pipeline.demo import load_site, render_page
+
+    site = load_site()
+    listing = next(a for a in site["articles"] if "entity-list" in a["slug"])
+    base = httpserver.url_for("").rstrip("/")
+    evil = f"{base}/story?id=1>|<!channel> <https://evil.example/x|Click to verify your account>"
+    title = "Breaking <!here> <@U024BE7LH> | <https://evil.example|official notice>"
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>{html.escape(base)}/</link><description>d</description><item><title>{html.escape(title)}</title>"
+        f"<link>{html.escape(evil)}</link><guid>evil-1</guid>"
+        "<pubDate>Wed, 11 Mar 2026 09:00:00 +0000</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+    page = render_page({**listing, "title": title}, [])
+    httpserver.expect_request(re.compile(r"^/story")).respond_with_data(page, content_type="text/html")
+    config = write_config(
+        tmp_path / "tw.toml",
+        db=tmp_path / "tw.db",
+        feeds=[("evil", f"{base}/feed.xml", "trade")],
+        allow_hosts=[f"127.0.0.1:{httpserver.port}", slack.host_port],
+    )
+    res = run_cli("once", "--config", str(config), env={"SLACK_WEBHOOK_URL": slack.url})
+    assert res.returncode == 0, res.stderr
+    assert len(slack.delivered) == 1, res.stderr
+    tokens = _slack_tokens(slack.delivered[0])
+    assert tokens, "the story's link is missing"
+    for tok in tokens:
+        url, _, label = tok[1:-1].partition("|")
+        assert urlsplit(url).netloc == urlsplit(base).netloc, tok
+        assert not set(url) & set(" <>|\"'"), tok
+        assert "Click to verify" not in label and not set(label) & set("<>|"), tok
+    dump = json.dumps(slack.delivered[0])
+    assert "<!" not in dump and "<@" not in dump and "<https://evil" not in dump
+
+
+def test_links_are_made_only_of_plain_web_urls():
+    assert link("https://a.test/x?a=1&b=2", "T") == "<https://a.test/x?a=1&amp;b=2|T>"
+    assert link("https://a.test/a b>|<!channel>", "T") == "<https://a.test/a%20b%3E%7C%3C!channel%3E|T>"
+    for bad in ("javascript:alert(1)", "mailto:x@a.test", "https:///nohost", "http://[::1", "", None, 7):
+        assert link(bad, "<T|x>") == "&lt;T¦x&gt;", bad
+
+
+def _locked_while_posting(db_path):
+    """An outside writer takes the log's lock the moment Slack accepts a post (a lock timeout, as
+    a disk that fills or a second process would cause); returns the connection holding it. (The
+    same SQLite library as the store's: POSIX locks do not see a second copy in one process.)"""
+    import sqlean
+
+    held: list = []
+
+    def grab(_rec):
+        if not held:
+            c = sqlean.connect(str(db_path), timeout=0.1, isolation_level=None, check_same_thread=False)
+            c.execute("BEGIN EXCLUSIVE")
+            held.append(c)
+
+    return held, grab
+
+
+def test_a_post_the_log_cannot_record_is_never_repeated(tmp_path, caplog):
+    """Slack accepts the post, then the log cannot record it: delivery stops loudly, no later pass
+    posts it again (while the fault lasts or after), and the unrecorded claim ends up parked as
+    uncertain for an operator, never re-sent by itself."""
+    db = tmp_path / "a.db"
+    s = _store_with_alerts(tmp_path, n=3)
+    s.close()
+    held, grab = _locked_while_posting(db)
+    catcher = SlackCatcher(on_request=grab).start()
+    try:
+        store = Store.open(db, busy_timeout_ms=200)
+        d = _delivery(store, catcher, min_interval_seconds=0, drain_seconds=0, claim_timeout_seconds=0.5)
+        with caplog.at_level(logging.ERROR, logger="tradewire.alerts"):
+            first = d.deliver()
+        assert len(catcher.received) == 1 and first.sent == 0
+        assert first.halted and "cannot record" in first.halted
+        assert any("delivery stopped" in r.getMessage() for r in caplog.records)
+        for _ in range(5):  # ticks while the log stays locked: nothing is posted
+            assert d.deliver().halted
+        assert len(catcher.received) == 1
+        held[0].rollback()
+        held[0].close()
+        time.sleep(0.6)
+        after = d.deliver()  # the fault is gone: the other alerts go out, the unrecorded one does not
+        assert after.halted is None and after.uncertain == 1 and after.sent == 2
+        assert len(catcher.received) == 3
+        bodies = [json.dumps(r["body"]) for r in catcher.received]
+        assert sum("Party 0" in b for b in bodies) == 1
+        states = {r["state"] for r in store.db.query("select state from outbox")}
+        assert states == {"sent", "parked"}
+        assert (
+            store.db.execute("select count(*) from failures where reason = 'delivery_uncertain'").fetchone()[
+                0
+            ]
+            == 1
+        )
+        assert d.deliver().sent == 0 and len(catcher.received) == 3
+        store.close()
+    finally:
+        catcher.stop()
+
+
+def test_two_deliverers_on_one_log_post_each_alert_once(tmp_path):
+    """Two processes' delivery passes over one outbox: a claim is taken once, so each alert is
+    posted once."""
+    import threading
+
+    s = _store_with_alerts(tmp_path, n=6)
+    s.close()
+    catcher = SlackCatcher().start()
+    try:
+        stores = [Store.open(tmp_path / "a.db") for _ in range(2)]
+        ds = [_delivery(st, catcher, min_interval_seconds=0, drain_seconds=0) for st in stores]
+        threads = [threading.Thread(target=d.deliver) for d in ds]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(catcher.received) == 6
+        assert len({json.dumps(r["body"]) for r in catcher.received}) == 6
+        for st in stores:
+            st.close()
+    finally:
+        catcher.stop()

@@ -106,3 +106,79 @@ def test_sigterm_finishes_the_current_item_and_exits_cleanly(tmp_path, demo_site
     assert proc.wait(60) == 0
     integrity = _query(db, "pragma integrity_check")
     assert integrity == [("ok",)]
+
+
+def test_one_writer_per_log_and_a_killed_one_leaves_no_lock(tmp_path, demo_site, slack):
+    """A live daemon holds its log: `once`, `process` and a second `run` on it are refused at once
+    with one line naming the holder; readers work beside it; after SIGKILL the log is free."""
+    config = demo_config(tmp_path, demo_site, slack)
+    db = tmp_path / "tw.db"
+    proc = _daemon(config, {})
+    try:
+        assert _wait_for(db, "select count(*) from articles")
+        backfill = tmp_path / "b.jsonl"
+        backfill.write_text('{"url": "https://x.test/a", "text": "Some text."}\n', encoding="utf-8")
+        for args in (("once",), ("process", str(backfill)), ("run", "--tick", "0.5")):
+            t0 = time.monotonic()
+            res = run_cli(*args, "--config", str(config), timeout=60)
+            assert res.returncode != 0, args
+            lines = res.stderr.strip().splitlines()
+            assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+            assert f"pid {proc.pid}" in lines[0] and "one writer per log" in lines[0], lines[0]
+            assert time.monotonic() - t0 < 30  # refused at once, not after a lock timeout
+        assert _query(db, "select count(*) from articles where url = 'https://x.test/a'") == [(0,)]
+        res = run_cli("status", "--config", str(config), "--json")
+        assert res.returncode == 0, res.stderr
+    finally:
+        proc.kill()
+        proc.wait(30)
+    res = run_cli("process", str(backfill), "--config", str(config), "--no-alerts", timeout=300)
+    assert res.returncode == 0, res.stderr
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    kids = [int(x) for x in out.split()]
+    return kids + [g for k in kids for g in _descendants(k)]
+
+
+def test_sigterm_to_the_process_group_stops_the_daemon_and_its_workers(tmp_path, demo_site, slack):
+    """What systemd sends on stop: SIGTERM to every process of the unit at once. The daemon finishes
+    its item and exits within the unit's stop timeout, and no extraction worker is left behind."""
+    config = demo_config(tmp_path, demo_site, slack)
+    db = tmp_path / "tw.db"
+    full_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "run", "--config", str(config), "--tick", "0.5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        assert _wait_for(db, "select count(*) from articles where state in ('fetched', 'done')")
+        workers = _descendants(proc.pid)
+        assert workers, "the extraction pool should be running"
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGTERM)
+        code = proc.wait(60)
+        took = time.monotonic() - t0
+        assert code == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else code
+        assert took < 30, f"stop took {took:.1f}s"
+        time.sleep(0.5)
+        alive = [w for w in workers if os.path.exists(f"/proc/{w}") and "zombie" not in _state(w)]
+        assert not alive, f"workers left behind: {alive}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    assert _query(db, "pragma integrity_check") == [("ok",)]
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next((line for line in fh if line.startswith("State:")), "").lower()
+    except OSError:
+        return "zombie"

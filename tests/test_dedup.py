@@ -10,7 +10,7 @@ import pytest
 from helpers import ingest as ingest_article
 
 from pipeline.config import DedupSettings
-from pipeline.dedup import Deduplicator, load_merge_model, mention_text
+from pipeline.dedup import Deduplicator, MergeModel, load_merge_model, mention_text
 from pipeline.records import Article, StoredEvent
 
 
@@ -42,7 +42,11 @@ def test_two_outlets_one_listing_and_each_source_shows_the_score_it_merged_with(
     first, second = exported["sources"]
     assert first["merge_score"] is None  # nothing to merge with: the event began here
     model = load_merge_model(DedupSettings().model)
-    assert model is not None and model.threshold <= second["merge_score"] <= 1.0
+    if model is None:  # the shipped file's cross-validation found the rules better: they decided
+        assert MergeModel.load(DedupSettings().model).decides == "rules"
+        assert second["merge_score"] is None
+    else:
+        assert model.threshold <= second["merge_score"] <= 1.0
 
 
 def test_prospective_report_and_listing_stay_apart(env):
@@ -242,3 +246,22 @@ def test_a_broken_merge_model_is_one_clear_line(tmp_path):
     bad.write_text("not json")
     with pytest.raises(ModelError, match="cannot read the merge model"):
         load_merge_model(str(bad) + "x")
+
+
+def test_a_merge_model_that_lost_to_the_rules_leaves_the_decision_to_them(tmp_path):
+    """The shipped file says who decides, as its cross-validation found: ``decides: rules`` loads as
+    no model (the rules merge), anything but head or rules is refused in one line."""
+    import json
+
+    from pipeline.dedup.pairs import PAIR_FEATURE_SET
+    from pipeline.errors import ModelError
+
+    doc = {"feature_set": PAIR_FEATURE_SET, "head": {"bias": 0.0, "weights": {}}, "threshold": 0.5}
+    for decides, loaded in (("head", True), ("rules", False)):
+        f = tmp_path / f"{decides}.json"
+        f.write_text(json.dumps({**doc, "decides": decides}))
+        assert (load_merge_model(str(f)) is not None) is loaded
+    f = tmp_path / "odd.json"
+    f.write_text(json.dumps({**doc, "decides": "coin"}))
+    with pytest.raises(ModelError, match="decides must be head or rules"):
+        load_merge_model(str(f))

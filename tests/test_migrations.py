@@ -14,6 +14,7 @@ PINNED = [
     "m007_actor_key",
     "m008_story",
     "m009_merge_score",
+    "m010_outbox_claim",
 ]
 
 

@@ -164,3 +164,32 @@ def test_authority_links_are_data(tmp_path, models):
         settings, Models.get(settings.spacy_model, settings.rules_dir, settings.numpy_ops), decisions=None
     ).extract(_article(sentence))
     assert moved and moved[0].actors == ("U.S. Department of State",)
+
+
+@pytest.mark.parametrize(
+    "text, type_, actors",
+    [
+        # a demonym in the acting subject names the acting government
+        (
+            "Turkish President Ahmet Demir raised tariffs on American rice and cars on Monday.",
+            "tariff_announcement",
+            [("Turkey",)],
+        ),
+        # the subject's bodies act, whatever else the sentence names
+        (
+            "Three shipping firms were sanctioned by the United States and the United Kingdom on Monday, "
+            "the Treasury Department said.",
+            "sanctions_listing",
+            [("U.S. Department of the Treasury (OFAC)",), ("United Kingdom (FCDO)",)],
+        ),
+        # in "Apple supplier Foxconn" the rightmost name is the company meant
+        (
+            "Apple supplier Foxconn has started production at its new plant in Chennai.",
+            "factory_opening",
+            [("Foxconn",)],
+        ),
+    ],
+)
+def test_role_functions_find_the_acting_party(text, type_, actors, rules_extractor):
+    events = [m for m in rules_extractor.extract(_article(text)) if m.type == type_]
+    assert sorted(e.actors for e in events) == sorted(actors), events

@@ -37,8 +37,10 @@ EMBED_CHARS = 600
 
 @functools.lru_cache(maxsize=4)
 def load_merge_model(path: str) -> MergeModel | None:
-    """The trained merge decision of a model file, loaded once per process; None for "" (rules alone)."""
-    return MergeModel.load(path) if path else None
+    """The trained merge decision of a model file, loaded once per process; None for "" and for a
+    file whose cross-validation found the rules better (``decides: rules``): the rules decide."""
+    model = MergeModel.load(path) if path else None
+    return model if model is not None and model.decides == "head" else None
 
 
 def _day(published: str | None) -> str | None:

@@ -21,11 +21,16 @@ class MergeModel:
     head: Head
     threshold: float
     meta: dict[str, Any]
+    decides: str = "head"  # "rules": the head did not beat the rules out of fold; the rules decide
 
     @classmethod
     def load(cls, path: str | Path) -> MergeModel:
         d = read_model_file(path, "merge model", PAIR_FEATURE_SET)
         try:
-            return cls(Head.of(d["head"]), float(d["threshold"]), {k: v for k, v in d.items() if k != "head"})
+            decides = str(d.get("decides", "head"))
+            if decides not in ("head", "rules"):
+                raise ValueError(f"decides must be head or rules, not {decides!r}")
+            meta = {k: v for k, v in d.items() if k != "head"}
+            return cls(Head.of(d["head"]), float(d["threshold"]), meta, decides)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: not a merge model: {type(exc).__name__}: {exc}") from exc

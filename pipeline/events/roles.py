@@ -111,9 +111,12 @@ class RoleContext:
         one event; otherwise the best-placed actor."""
         ranked = sorted(self._actors, key=lambda x: -x[0])
         actor_names = unique_names([a for _, a, _ in ranked])[:1]
-        if coordinated and ranked:
-            top = ranked[0][0]
-            joint = unique_names([a for p, a, subj in ranked if subj and p == top])
+        in_subject = [x for x in ranked if x[2]]
+        if coordinated and in_subject:
+            # ("sanctioned by the United States and the United Kingdom, said the Treasury"): the
+            # subject's bodies act, whatever else the sentence names
+            top = in_subject[0][0]
+            joint = unique_names([a for p, a, _ in in_subject if p == top])
             if len(joint) > 1:
                 actor_names = joint
         keys = {name_key(a) for a in actor_names}
@@ -177,9 +180,18 @@ def sanctions_v1(ctx: RoleContext) -> Roles:
 
 @role("tariff.v1")
 def tariff_v1(ctx: RoleContext) -> Roles:
-    """Tariffs: the government that sets them acts; countries and products named after "on", "against"... are hit."""
-    for r in ctx.parties():
+    """Tariffs: the government that sets them acts; countries and products named after "on", "against"... are hit.
+    A demonym in the acting subject ("Turkish President Erdogan raised tariffs") names the acting
+    government; elsewhere ("tariffs on Chinese steel") the country hit."""
+    for r in ctx.entities():
         ge = r.entity
+        if r.demonym:
+            if ge is not None:
+                if r.in_subj and ge.kind == "government":
+                    ctx.actor(4, ctx.acting_body(ge, "tariffs"), True)
+                else:
+                    ctx.target(ge.canonical)
+            continue
         if ge is None:
             if r.ent.label_ in ("GPE", "NORP") and not r.in_subj:
                 ctx.target(r.name)
@@ -205,11 +217,15 @@ def tariff_v1(ctx: RoleContext) -> Roles:
 def factory_v1(ctx: RoleContext) -> Roles:
     """Factories: the company acts; the site is the facility phrase the trigger speaks of, with its place."""
     lex = ctx.lexicon
-    for r in ctx.parties():
+    refs = list(ctx.parties())
+    described = _descriptors(
+        [r for r in refs if r.entity is not None and r.entity.kind == "company" and r.in_subj]
+    )
+    for r in refs:
         ge = r.entity
         if ge is not None:
             if ge.kind == "company":
-                ctx.actor(5 if r.in_subj else 3, ge.canonical)
+                ctx.actor((4 if r in described else 5) if r.in_subj else 3, ge.canonical)
             elif ge.kind == "government" and ctx.location is None and not r.in_subj:
                 ctx.location = ge.canonical
             continue
@@ -229,6 +245,21 @@ def factory_v1(ctx: RoleContext) -> Roles:
         targets = [f"{roles.actors[0]} {t}" if t == facility else t for t in roles.targets]
         return Roles(roles.actors, roles.explicit, targets, roles.location)
     return roles
+
+
+def _descriptors(subject: list[EntityRef]) -> set[EntityRef]:
+    """Companies that only describe the subject's head ("Apple supplier Foxconn", "Tesla rival BYD"):
+    in an English noun-noun compound the rightmost name is the one meant, so a company followed,
+    through common nouns and adjectives alone, by another company of the subject describes it."""
+    out = set()
+    for a in subject:
+        for b in subject:
+            if b.ent.start <= a.ent.start:
+                continue
+            between = a.ent.doc[a.ent.end : b.ent.start]
+            if len(between) <= 3 and all(t.pos_ in ("NOUN", "ADJ", "PROPN") for t in between):
+                out.add(a)
+    return out
 
 
 _TARIFF_NOUNS = {

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlite_utils import Database
 
-from ..dates import iso, utcnow
+from ..dates import iso, plausible_published, utcnow
 from .db import FailureLog, Part
 
 ARTICLE_MAX_ATTEMPTS = 5
@@ -96,7 +96,7 @@ class ArticleStore(Part):
             "category": category,
             "outlet": outlet or (urlsplit(url).hostname or "").removeprefix("www."),
             "title": title,
-            "published": published,
+            "published": plausible_published(published),
             "state": "queued",
             "queued_at": now,
             "next_attempt": now,
@@ -188,7 +188,7 @@ class ArticleStore(Part):
                     **extra,
                     "text": text,
                     "title": title,
-                    "published": published,
+                    "published": plausible_published(published),
                     "final_url": final_url,
                     "state": "fetched",
                     "fetched_at": iso(utcnow()),
@@ -217,6 +217,28 @@ class ArticleStore(Part):
                 },
             )
             self.failures.record(stage, str(article_id), reason, message)
+
+    def retry(self, stage: str | None = None) -> int:
+        """Re-queue the articles that failed for good (all, or those whose last failure was at
+        ``stage``) once their cause is fixed: with their text, to processing; without, to fetching;
+        attempts start again. Returns how many."""
+        now = iso(utcnow())
+        with self.db.atomic():
+            rows = list(
+                self.db.query(
+                    "select a.id, a.text is not null as has_text, "
+                    "(select f.stage from failures f where f.item = cast(a.id as text) "
+                    " order by f.id desc limit 1) as stage "
+                    "from articles a where a.state = 'failed'"
+                )
+            )
+            rows = [r for r in rows if stage is None or r["stage"] == stage]
+            for r in rows:
+                self.db["articles"].update(
+                    r["id"],
+                    {"state": "fetched" if r["has_text"] else "queued", "attempts": 0, "next_attempt": now},
+                )
+        return len(rows)
 
     def original_of(self, whole: str, lead: str, exclude: int | None = None) -> int | None:
         """The first article with the same text (or the same lead), as the original of a wire copy."""

@@ -96,32 +96,37 @@ class FeedStore(Part):
         next_poll: datetime,
         redirect_to: str | None,
         warning: str | None = None,
-    ) -> None:
-        """A successful poll (200 or 304). ETag and Last-Modified are stored exactly as received."""
-        st = self.state(name)
-        update: dict[str, Any] = {
-            "last_polled": iso(utcnow()),
-            "last_success": iso(utcnow()),
-            "last_status": status,
-            "error_count": 0,
-            "next_poll": iso(next_poll),
-        }
-        if status == 200:
-            update["etag"] = etag
-            update["last_modified"] = last_modified
-        if warning:
-            update["last_error"] = f"recovered from ill-formed feed: {warning}"[:500]
-            update["last_error_reason"] = "bozo"
-            update["last_error_at"] = iso(utcnow())
-        # A permanent redirect moves the feed only when it repeats on the next poll.
-        if redirect_to and redirect_to != st.url:
-            if st.redirect_to == redirect_to and st.redirect_seen >= 1:
-                update.update({"url": redirect_to, "redirect_to": None, "redirect_seen": 0})
+        entries: Iterable[FeedEntry] = (),
+    ) -> int:
+        """A successful poll (200 or 304) and the entries it gave, in one transaction: the validators
+        (ETag and Last-Modified, stored exactly as received) are saved only with the entries, so a
+        failure to record leaves the feed as it was, due again. Returns the new articles queued."""
+        with self.db.atomic():
+            st = self.state(name)
+            update: dict[str, Any] = {
+                "last_polled": iso(utcnow()),
+                "last_success": iso(utcnow()),
+                "last_status": status,
+                "error_count": 0,
+                "next_poll": iso(next_poll),
+            }
+            if status == 200:
+                update["etag"] = etag
+                update["last_modified"] = last_modified
+            if warning:
+                update["last_error"] = f"recovered from ill-formed feed: {warning}"[:500]
+                update["last_error_reason"] = "bozo"
+                update["last_error_at"] = iso(utcnow())
+            # A permanent redirect moves the feed only when it repeats on the next poll.
+            if redirect_to and redirect_to != st.url:
+                if st.redirect_to == redirect_to and st.redirect_seen >= 1:
+                    update.update({"url": redirect_to, "redirect_to": None, "redirect_seen": 0})
+                else:
+                    update.update({"redirect_to": redirect_to, "redirect_seen": 1})
             else:
-                update.update({"redirect_to": redirect_to, "redirect_seen": 1})
-        else:
-            update.update({"redirect_to": None, "redirect_seen": 0})
-        self.db["feeds"].update(name, update)
+                update.update({"redirect_to": None, "redirect_seen": 0})
+            self.db["feeds"].update(name, update)
+            return self.enqueue(self.state(name), entries)
 
     def failed(
         self, name: str, *, reason: str, message: str, next_poll: datetime, status: int | None

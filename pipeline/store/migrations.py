@@ -157,7 +157,7 @@ def _outbox_tables(db: Database) -> None:
             "route": str,
             "kind": str,  # "new"
             "created_at": str,
-            "state": str,  # pending -> sent | parked
+            "state": str,  # pending -> sending (claimed, m010) -> sent | parked | pending (retry)
             "attempts": int,
             "next_attempt": str,
             "last_error": str,
@@ -270,3 +270,11 @@ def m008_story(db: Database) -> None:
 def m009_merge_score(db: Database) -> None:
     """Each source keeps the score its report merged with (or, for a new event, the best refused)."""
     db["sources"].add_column("merge_score", float)
+
+
+@migrations()
+def m010_outbox_claim(db: Database) -> None:
+    """An alert is claimed (state 'sending', with the time) before it is posted: a post whose
+    delivery cannot be recorded is never repeated, and a claim left by a dead process is parked as
+    uncertain instead of being sent a second time."""
+    db["outbox"].add_column("claimed_at", str)

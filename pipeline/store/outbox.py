@@ -64,11 +64,21 @@ class OutboxStore(Part):
         )
         return r["t"] if r else None
 
+    def claim(self, item_id: int) -> bool:
+        """Mark a pending alert as being sent, before the post; False when it is no longer pending
+        (another process has it). A post happens only after this write succeeded."""
+        cur = self.db.execute(
+            "update outbox set state = 'sending', claimed_at = ?, attempts = coalesce(attempts, 0) + 1 "
+            "where id = ? and state = 'pending'",
+            [iso(utcnow()), item_id],
+        )
+        return cur.rowcount == 1
+
     def sent(self, item_id: int) -> None:
         now = iso(utcnow())
         with self.db.atomic():
             row = self.one("select route from outbox where id = ?", [item_id])
-            self._attempt(item_id, state="sent", sent_at=now)
+            self._set(item_id, state="sent", sent_at=now)
             self.db["webhooks"].upsert(
                 {
                     "route": row["route"],
@@ -82,20 +92,32 @@ class OutboxStore(Part):
 
     def retry(self, item_id: int, *, wait_seconds: float, error: str) -> None:
         next_attempt = iso(utcnow() + timedelta(seconds=wait_seconds + 0.001))
-        self._attempt(item_id, last_error=error[:300], next_attempt=next_attempt)
+        self._set(item_id, state="pending", last_error=error[:300], next_attempt=next_attempt)
 
     def parked(self, item_id: int, *, reason: str) -> None:
         with self.db.atomic():
-            self._attempt(item_id, state="parked", last_error=reason[:300])
+            self._set(item_id, state="parked", last_error=reason[:300])
             self.failures.record("alerts", str(item_id), "parked", reason)
 
-    def _attempt(self, item_id: int, **columns: Any) -> None:
-        """Record one delivery attempt of an outbox row, with the columns it changes."""
-        sets = ", ".join(f"{c} = ?" for c in columns)
-        self.db.execute(
-            f"update outbox set attempts = coalesce(attempts, 0) + 1, {sets} where id = ?",
-            [*columns.values(), item_id],
+    def uncertain(self, older_than_seconds: float) -> int:
+        """Park the alerts claimed longer ago than this and never recorded as sent: their process
+        died between the claim and the record, so the post may have gone out. Never sent again
+        unless an operator re-queues them (``resume-alerts``)."""
+        before = iso(utcnow() - timedelta(seconds=older_than_seconds))
+        rows = list(
+            self.db.query("select id from outbox where state = 'sending' and claimed_at < ?", [before])
         )
+        reason = "delivery uncertain: claimed for sending and never recorded as sent (check Slack)"
+        with self.db.atomic():
+            for r in rows:
+                self._set(r["id"], state="parked", last_error=reason)
+                self.failures.record("alerts", str(r["id"]), "delivery_uncertain", reason)
+        return len(rows)
+
+    def _set(self, item_id: int, **columns: Any) -> None:
+        """Record the outcome of a claimed delivery attempt, with the columns it changes."""
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.db.execute(f"update outbox set {sets} where id = ?", [*columns.values(), item_id])
 
     def webhook_stopped(self, route: str, reason: str) -> None:
         now = iso(utcnow())

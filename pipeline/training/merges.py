@@ -249,15 +249,22 @@ def train_merges(
     threshold = best_threshold(counts, params.beta)
     model = fit(settings, s, idx, params, threshold)
     held, alone = _figures(total), _figures(rules)
+    # the head decides only where it beats the rules out of fold, by the measure its threshold is
+    # chosen with (F-beta: precision first)
+    decides = "head" if prf(total, params.beta)[2] > prf(rules, params.beta)[2] else "rules"
     say(
         f"merge decision, nested cross-validation: pairwise P {held['dedup_p']:.3f} R {held['dedup_r']:.3f}"
-        f" F1 {held['dedup_f1']:.3f} (the rules: P {alone['dedup_p']:.3f} R {alone['dedup_r']:.3f})"
+        f" F1 {held['dedup_f1']:.3f} (the rules: P {alone['dedup_p']:.3f} R {alone['dedup_r']:.3f});"
+        f" decides: {decides}"
     )
     doc = {
         "name": MODEL_NAME,
         "about": "P(a report and a stored event of its type are one real-world event), over the features of "
         "pipeline/dedup/pairs.py; a report joins its best candidate from threshold, else it is a new event.",
         "feature_set": PAIR_FEATURE_SET,
+        "decides": decides,
+        "decides_rule": f"the head when its nested cross-validated pairwise F{params.beta:g} beats the rules "
+        "alone over the same stream, else the rules (pipeline/dedup: the rules' merge)",
         "head": model.head.as_dict(),
         "threshold": threshold,
         "trained_on": {

@@ -1,0 +1,127 @@
+"""Backfill input (``run.py process``): a JSONL file, one article a line, read line by line.
+
+Every line is read on its own (bytes, UTF-8, JSON, the types of its fields): a bad line is reported
+with its number and reason and the rest are read. A line is ``{"url", "title"?, "published"?,
+"outlet"?, "text" | "html"}``; ``url`` is an http(s) URL; every other field is a string or absent.
+A text longer than ``MAX_TEXT_CHARS`` is cut there (the cut is recorded); a line longer than
+``MAX_LINE_BYTES`` is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .errors import ExtractionError
+
+if TYPE_CHECKING:
+    from .store import Store
+
+MAX_LINE_BYTES = 50_000_000
+MAX_TEXT_CHARS = 1_000_000
+_STRINGS = ("title", "published", "outlet", "text", "html")
+
+
+@dataclass(frozen=True)
+class Line:
+    where: str  # "path:line"
+    record: dict[str, Any] | None
+    error: str | None = None
+
+
+def read(path: str | Path) -> Iterator[Line]:
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            where = f"{path}:{n}"
+            if not raw.strip():
+                continue
+            if len(raw) > MAX_LINE_BYTES:
+                yield Line(
+                    where, None, f"a line of {len(raw):,} bytes is over the limit of {MAX_LINE_BYTES:,}"
+                )
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Line(where, None, f"not UTF-8 (byte {exc.start + 1} of the line)")
+                continue
+            try:
+                yield Line(where, record(json.loads(text)))
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                yield Line(
+                    where, None, str(exc) if not isinstance(exc, json.JSONDecodeError) else f"not JSON: {exc}"
+                )
+
+
+def record(rec: Any) -> dict[str, Any]:
+    """The fields of one backfill line, checked; ValueError names what is wrong."""
+    if not isinstance(rec, dict):
+        raise ValueError(f"a line must be a JSON object, not {_kind(rec)}")
+    url = rec.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"url must be a non-empty string, not {_kind(url)}")
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError as exc:
+        raise ValueError(f"url is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError("url must be an http(s) URL with a host")
+    for k in _STRINGS:
+        if rec.get(k) is not None and not isinstance(rec[k], str):
+            raise ValueError(f"{k} must be a string, not {_kind(rec[k])}")
+    if not (rec.get("text") or "").strip() and not (rec.get("html") or "").strip():
+        raise ValueError("neither text nor html")
+    return {"url": url.strip(), **{k: rec[k] for k in _STRINGS if rec.get(k) is not None}}
+
+
+def _kind(v: Any) -> str:
+    return (
+        "null"
+        if v is None
+        else {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+            type(v), "a number"
+        )
+    )
+
+
+def queue(store: Store, records: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """Queue backfill records (``where``, record) with their text (or html, extracted here); returns
+    the (where, reason) of the records refused, each also recorded as a failure."""
+    from .extract import extract_article
+
+    bad: list[tuple[str, str]] = []
+    for where, rec in records:
+        try:
+            url = rec["url"]
+            text = rec.get("text")
+            if text is None and rec.get("html") is not None:
+                ex = extract_article(rec["html"], url=url)
+                text = ex.text
+                rec.setdefault("title", ex.title)
+                rec["published"] = rec.get("published") or ex.published
+            if not text:
+                raise ValueError("neither text nor html")
+            if len(text) > MAX_TEXT_CHARS:
+                store.failures.record(
+                    "process",
+                    where,
+                    "text_cut",
+                    f"text of {len(text):,} characters cut to {MAX_TEXT_CHARS:,}",
+                )
+                text = text[:MAX_TEXT_CHARS]
+            store.articles.add(
+                url=url,
+                title=rec.get("title") or "",
+                published=rec.get("published"),
+                text=text,
+                outlet=rec.get("outlet") or "",
+            )
+        except (KeyError, TypeError, ValueError, ExtractionError) as exc:
+            store.failures.record("process", where, type(exc).__name__, str(exc))
+            bad.append((where, f"{type(exc).__name__}: {exc}"))
+    return bad
