@@ -65,6 +65,19 @@ def link(url: Any, title: str) -> str:
     return f"<{escape(quote(url, safe=_URL_SAFE))}|{label}>"
 
 
+def scrub(text: str, secret_url: str) -> str:
+    """``text`` (a webhook's answer, an error) without the webhook URL or any part of its path: a
+    Slack error body can echo the token, and what is stored is served and logged."""
+    out = text.replace(secret_url, "<webhook>") if secret_url else text
+    try:
+        parts = [p for p in urlsplit(secret_url).path.split("/") if len(p) >= 6]
+    except ValueError:
+        parts = []
+    for p in sorted(parts, key=len, reverse=True):
+        out = out.replace(p, "…")
+    return out
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -293,23 +306,26 @@ class Delivery:
             self.fetcher.post_json(url, payload)
         except HTTPStatusError as exc:
             if exc.status in (403, 404, 410):
-                reason = f"webhook answered {exc.status} ({exc.body[:80].strip()}); delivery stopped"
+                reason = (
+                    f"webhook answered {exc.status} ({scrub(exc.body, url)[:80].strip()}); delivery stopped"
+                )
                 log.error("alerts route %s: %s", route.name, reason)
                 self._state(self.outbox.retry, item.id, wait_seconds=0, error=reason)
                 self._state(self.outbox.webhook_stopped, route.name, reason)
                 return "stopped"
             if exc.status == 429 or exc.status >= 500 or exc.status == 408:
                 return self._retry(route, item, f"HTTP {exc.status}", exc.retry_after)
-            reason = f"HTTP {exc.status}: {exc.body[:120].strip()}"
+            reason = f"HTTP {exc.status}: {scrub(exc.body, url)[:120].strip()}"
             log.warning("alerts route %s: alert %s parked: %s", route.name, item.id, reason)
             self._state(self.outbox.parked, item.id, reason=reason)
             return "parked"
         except FetchError as exc:
             if not exc.retryable:
-                self._state(self.outbox.retry, item.id, wait_seconds=0, error=f"{exc.reason}: {exc}")
-                self._state(self.outbox.webhook_stopped, route.name, f"{exc.reason}: {exc}")
+                error = scrub(f"{exc.reason}: {exc}", url)
+                self._state(self.outbox.retry, item.id, wait_seconds=0, error=error)
+                self._state(self.outbox.webhook_stopped, route.name, error)
                 return "stopped"
-            return self._retry(route, item, f"{exc.reason}: {exc}", None)
+            return self._retry(route, item, scrub(f"{exc.reason}: {exc}", url), None)
         self._state(self.outbox.sent, item.id)
         log.info("alerts route %s: sent event %s", route.name, item.event_id)
         return "sent"

@@ -136,6 +136,24 @@ class DedupSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    max_rows: int = setting(500, "Most rows one table page, query or CSV export returns.")
+    time_limit_ms: int = setting(3000, "Longest one SQL query may run.")
+    max_response_mb: float = setting(
+        10.0, "Largest response body; a larger one is refused (413), never sent."
+    )
+    allow_sql: bool = setting(False, "Let visitors run their own read-only SQL (it can read every table).")
+    full_text: bool = setting(
+        False, "Serve the articles table with full article texts (else titles and URLs only, as a query)."
+    )
+    token_env: str = setting(
+        "TRADEWIRE_SERVE_TOKEN",
+        "Environment variable holding the access token (HTTP Basic password or Bearer token); "
+        "required to serve on a non-loopback host.",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     storage: StorageSettings = setting(StorageSettings(), "[storage]")
     network: NetworkSettings = setting(NetworkSettings(), "[network]")
@@ -143,6 +161,7 @@ class Settings:
     alerts: AlertSettings = setting(AlertSettings(), "[alerts]")
     nlp: NlpSettings = setting(NlpSettings(), "[nlp]")
     dedup: DedupSettings = setting(DedupSettings(), "[dedup]")
+    serve: ServeSettings = setting(ServeSettings(), "[serve]: the analyst UI (run.py serve).")
     log_format: str = setting("text", 'Log format: "text" or "json".')
 
 

@@ -74,9 +74,14 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def redact(url: str) -> str:
-    """A URL safe to log: scheme and host only (webhook URLs carry their secret in the path)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.path not in ("", "/") else url
+    """A URL safe to log: scheme and host only (webhook URLs carry their secret in the path); a string
+    that does not parse as a URL is not shown at all."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "<unparseable URL>"
+    return f"{parts.scheme}://{host}/…" if parts.path not in ("", "/") or parts.query else url
 
 
 class _RedactURLs(logging.Filter):

@@ -1,16 +1,25 @@
-"""``run.py serve``: Datasette on the event log, read-only, with metadata, facets and canned queries."""
+"""``run.py serve``: Datasette on the event log, read-only, with metadata, facets and canned queries.
+
+It serves the log and nothing else, within limits: the analyst tables and views (``SERVED``) and the
+canned queries; the operational tables and full article texts are denied unless a setting says so;
+visitors' own SQL is off by default; rows, query time and response size are capped (the guard plugin
+refuses a larger body with 413); no page under ``/-/`` (versions, paths, settings) and no database
+download; a non-loopback host only with an access token; the Datasette child ends with ``serve``."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import ServeSettings, Settings
+from .errors import ConfigError
 from .store import Store
 
 CANNED = {
@@ -51,76 +60,227 @@ CANNED = {
 }
 
 
-def metadata(db_name: str) -> dict[str, Any]:
+# what the UI serves: the log as analysts read it; operational tables (feeds with their URLs, entries,
+# the outbox with webhook answers, failures, migrations) and full article texts stay out
+SERVED = ("events", "sources", "event_entities", "event_list", "event_sources", "entity_events")
+ARTICLES_QUERY = {
+    "title": "Articles",
+    "description": "Articles seen (titles and URLs; texts are not served), newest first.",
+    "sql": "select id, url, title, outlet, published, story_id, state, event_count from articles "
+    "order by coalesce(processed_at, queued_at) desc limit 200",
+}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+TABLE_DOCS = {  # what each served table is, and its facets
+    "events": (
+        "One row per real-world event. actors/targets are JSON lists of canonical names.",
+        ("type", "status"),
+    ),
+    "sources": ("Each article that reported an event, with its evidence sentences.", ("outlet", "status")),
+    "event_entities": ("Event-entity links (role: actor or target).", ("role", "entity")),
+    "event_list": ("The log as an analyst reads it, newest first.", ("type", "status")),
+    "articles": ("Articles seen, with their processing state.", ("state", "feed")),
+}
+
+# The guard Datasette loads from a plugins folder (its settings come through the environment): one
+# access token when configured, no instance pages under /-/ (versions, paths, settings, plugins), and
+# no response body over the limit.
+GUARD_PLUGIN = """
+import base64, hmac, os
+from datasette import hookimpl
+
+MAX = int(os.environ.get("TRADEWIRE_SERVE_MAX_BYTES", "10000000"))
+TOKEN = os.environ.get(os.environ.get("TRADEWIRE_SERVE_TOKEN_ENV", "") or "-", "")
+
+
+def _given(scope):
+    auth = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    if auth.startswith("Bearer "):
+        return auth[7:]
+    if auth.startswith("Basic "):
+        try:
+            return base64.b64decode(auth[6:]).decode("utf-8").partition(":")[2]
+        except Exception:
+            return ""
+    return ""
+
+
+async def _reply(send, status, text, extra=()):
+    body = text.encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + list(extra)})
+    await send({"type": "http.response.body", "body": body})
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def guarded(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            if TOKEN and not hmac.compare_digest(_given(scope).encode(), TOKEN.encode()):
+                return await _reply(send, 401, "authentication required\\n", [(b"www-authenticate", b'Basic realm="tradewire"')])
+            path = scope.get("path", "")
+            if path.startswith("/-/") and not path.startswith(("/-/static/", "/-/static-plugins/")):
+                return await _reply(send, 404, "not found\\n")
+            held = {"start": None, "body": [], "size": 0, "cut": False}
+
+            async def capped(message):
+                # held until complete: a body over the limit is refused whole (413), never cut short
+                if held["cut"]:
+                    return
+                if message["type"] == "http.response.start":
+                    held["start"] = message
+                    return
+                if message["type"] != "http.response.body":
+                    return await send(message)
+                chunk = message.get("body", b"")
+                held["size"] += len(chunk)
+                if held["size"] > MAX:
+                    held["cut"] = True
+                    return await _reply(send, 413, "response too large: narrow the query or lower _size\\n")
+                held["body"].append(chunk)
+                if not message.get("more_body", False):
+                    await send(held["start"])
+                    await send({"type": "http.response.body", "body": b"".join(held["body"])})
+
+            await app(scope, receive, capped)
+
+        return guarded
+
+    return wrap
+"""
+
+
+def metadata(db_name: str, tables: list[str], serve: ServeSettings) -> dict[str, Any]:
+    """Datasette metadata: descriptions, facets, canned queries, and every table that is not the
+    log's analyst view denied (``allow: false``: neither listed nor served)."""
+    served = set(SERVED) | ({"articles"} if serve.full_text else set())
+    described = {
+        name: {
+            "description": about,
+            "facets": list(facets),
+            **({"sort_desc": "first_seen"} if name == "events" else {}),
+        }
+        for name, (about, facets) in TABLE_DOCS.items()
+    }
+    table_meta = {t: described.get(t, {}) for t in tables if t in served}
+    table_meta.update({t: {"allow": False, "hidden": True} for t in tables if t not in served})
+    queries = dict(CANNED)
+    if not serve.full_text:
+        queries["article_list"] = ARTICLES_QUERY
     return {
         "title": "tradewire event log",
         "description": "Sanctions listings and removals, tariff actions and factory milestones extracted from news; "
         "one real-world event per row.",
         "databases": {
             db_name: {
-                "queries": CANNED,
-                "tables": {
-                    "events": {
-                        "description": "One row per real-world event. actors/targets are JSON lists of canonical names.",
-                        "facets": ["type", "status"],
-                        "sort_desc": "first_seen",
-                        "hidden": False,
-                    },
-                    "sources": {
-                        "description": "Each article that reported an event, with its evidence sentences.",
-                        "facets": ["outlet", "status"],
-                    },
-                    "event_entities": {
-                        "description": "Event-entity links (role: actor or target).",
-                        "facets": ["role", "entity"],
-                    },
-                    "articles": {
-                        "description": "Articles seen, with their processing state.",
-                        "facets": ["state", "feed", "error_reason"],
-                    },
-                    "outbox": {"description": "Slack alert outbox.", "facets": ["state", "route"]},
-                    "events_fts": {"hidden": True},
-                    "event_list": {
-                        "description": "The log as an analyst reads it, newest first.",
-                        "facets": ["type", "status"],
-                    },
-                },
+                "queries": queries,
+                "tables": table_meta,
+                **({} if serve.allow_sql else {"allow_sql": False}),
             }
         },
     }
 
 
-def serve_command(settings: Settings, host: str, port: int, metadata_path: str) -> list[str]:
-    db = settings.storage.db
+def serve_command(
+    settings: Settings, host: str, port: int, metadata_path: str, plugins_dir: str
+) -> list[str]:
+    """The Datasette command, run from the log's folder (no absolute path reaches a page)."""
+    serve = settings.serve
     return [
         sys.executable,
         "-m",
         "datasette",
         "serve",
-        db,
+        Path(settings.storage.db).name,
         "--host",
         host,
         "--port",
         str(port),
         "--metadata",
         metadata_path,
-        "--setting",
-        "sql_time_limit_ms",
-        "3000",
+        "--plugins-dir",
+        plugins_dir,
+        *[
+            x
+            for k, v in (
+                ("sql_time_limit_ms", serve.time_limit_ms),
+                ("max_returned_rows", serve.max_rows),
+                ("default_page_size", min(100, serve.max_rows)),
+                ("max_csv_mb", max(1, int(serve.max_response_mb))),
+                ("allow_download", "off"),
+                ("allow_csv_stream", "off"),
+                ("default_allow_sql", "on" if serve.allow_sql else "off"),
+                ("template_debug", "off"),
+                ("trace_debug", "off"),
+            )
+            for x in ("--setting", k, str(v))
+        ],
     ]
 
 
-def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> None:
+def check_host(host: str, serve: ServeSettings, env: Mapping[str, str]) -> None:
+    """A host other than loopback is served only behind the access token."""
+    if host not in LOOPBACK and not host.startswith("127.") and not env.get(serve.token_env):
+        raise ConfigError(
+            f"serve --host {host}: not a loopback address, and {serve.token_env} (the access token) is not "
+            "set: set it, or serve on 127.0.0.1 behind an authenticating proxy"
+        )
+
+
+def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> int:
+    """Run Datasette on the log until it ends or this process is told to stop (SIGTERM, SIGINT): the
+    child ends with it, also if this process is killed (Linux: the parent-death signal)."""
     try:
         import datasette  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise SystemExit("Datasette is not installed: pip install -e '.[datasette]'") from exc
-    Store.open(settings.storage.db).close()  # migrations applied, views present
-    name = Path(settings.storage.db).stem
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(metadata(name), f)
-        meta = f.name
+    check_host(host, settings.serve, os.environ)
+    store = Store.open(settings.storage.db)  # migrations applied, views present
+    tables = store.queries.relations()
+    store.close()
+    db = Path(settings.storage.db).resolve()
+    with tempfile.TemporaryDirectory(prefix="tradewire-serve-") as tmp:
+        meta = Path(tmp) / "metadata.json"
+        meta.write_text(json.dumps(metadata(db.stem, tables, settings.serve)), encoding="utf-8")
+        plugins = Path(tmp) / "plugins"
+        plugins.mkdir()
+        (plugins / "tradewire_guard.py").write_text(GUARD_PLUGIN, encoding="utf-8")
+        env = {
+            **os.environ,
+            "TRADEWIRE_SERVE_MAX_BYTES": str(int(settings.serve.max_response_mb * 1_000_000)),
+            "TRADEWIRE_SERVE_TOKEN_ENV": settings.serve.token_env,
+        }
+        child = subprocess.Popen(
+            serve_command(settings, host, port, str(meta), str(plugins)),
+            cwd=db.parent,
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
+
+        def stop(signum: int, _frame: Any) -> None:
+            child.terminate()
+
+        old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return child.wait()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the child gets SIGTERM when its parent dies, however it dies."""
     try:
-        subprocess.run(serve_command(settings, host, port, meta), check=False, env=os.environ.copy())
-    finally:
-        os.unlink(meta)
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

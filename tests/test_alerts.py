@@ -302,3 +302,30 @@ def test_two_deliverers_on_one_log_post_each_alert_once(tmp_path):
             st.close()
     finally:
         catcher.stop()
+
+
+def test_a_webhook_answer_that_echoes_its_token_is_stored_without_it(tmp_path, httpserver):
+    """What is stored of a webhook's answer is served (`status`, Datasette) and logged: a body that
+    repeats the URL's secret path keeps none of it."""
+    secret = "/services/T0SECRET/B0SECRET/tok3n-s3cr3t-value"
+    httpserver.expect_request(secret, method="POST").respond_with_data(
+        f"invalid_payload: no such hook {httpserver.url_for(secret)} (tok3n-s3cr3t-value)", status=400
+    )
+    s = _store_with_alerts(tmp_path, n=1)
+    fetcher = Fetcher(
+        NetworkSettings(allow_hosts=(f"localhost:{httpserver.port}", f"127.0.0.1:{httpserver.port}"))
+    )
+    d = Delivery(
+        AlertSettings(min_interval_seconds=0, drain_seconds=0),
+        s.outbox,
+        s.queries,
+        fetcher,
+        env={"SLACK_WEBHOOK_URL": httpserver.url_for(secret)},
+    )
+    assert d.deliver().parked == 1
+    stored = json.dumps(
+        [list(s.db.query("select * from outbox")), list(s.db.query("select * from failures"))]
+    )
+    assert "invalid_payload" in stored
+    assert "tok3n-s3cr3t-value" not in stored and "T0SECRET" not in stored
+    s.close()

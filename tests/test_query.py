@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -140,23 +144,55 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_datasette_with_canned_queries(log):
-    cfg, ids = log
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "serve", "--config", str(cfg), "--port", str(port)],
+def _serve(cfg, port, *extra, env=None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "serve", "--config", str(cfg), "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         cwd=ROOT,
+        env=full_env,
     )
+
+
+def _wait_up(base, headers=None):
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(base + "/q/events.json", headers=headers or {}), timeout=1
+            )
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("serve did not come up")
+
+
+@contextlib.contextmanager
+def _served(cfg, *extra, env=None):
+    """`serve` on a free port, up; stopped (and checked stopped) on the way out. Yields its base URL."""
+    port = _free_port()
+    proc = _serve(cfg, port, *extra, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        _wait_up(base)
+        yield base
+    finally:
+        _stop(proc, port)
+
+
+def _stop(proc, port):
+    """SIGTERM to `serve` ends it and its Datasette child: nothing is left on the port."""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) is not None
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "the Datasette child outlived serve"
+
+
+def test_serve_datasette_with_canned_queries(log):
+    cfg, ids = log
+    with _served(cfg) as base:
 
         def get(path):
             with urllib.request.urlopen(base + path, timeout=10) as r:
@@ -176,10 +212,73 @@ def test_serve_datasette_with_canned_queries(log):
         assert '"type"' in json.dumps(facets["facet_results"]) and '"status"' in json.dumps(
             facets["facet_results"]
         )
-        # read-only: writes are refused
-        req = urllib.request.Request(base + "/q/-/query.json?sql=delete+from+events", method="GET")
-        with pytest.raises(urllib.error.HTTPError):
-            urllib.request.urlopen(req, timeout=10)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        articles = get("/q/article_list.json?_shape=objects")["rows"]
+        assert articles and "text" not in articles[0] and articles[0]["title"] is not None
+        with urllib.request.urlopen(base + "/", timeout=10) as r:
+            index = r.read()
+        assert b"feeds" not in index and b"outbox" not in index and str(cfg.parent).encode() not in index
+
+
+def _status(base, path, headers=None):
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(base + path, headers=headers or {}), timeout=10
+        ) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_serve_gives_the_log_and_nothing_else_within_limits(log, tmp_path):
+    """The probe's findings, asked again of a real server with a real HTTP client: no operational
+    table, article text, instance page, database download, visitor SQL or oversized body; the
+    limits are settings."""
+    cfg, _ = log
+    small = tmp_path / "small.toml"
+    small.write_text(cfg.read_text() + "\n[serve]\nmax_rows = 5\n")
+    with _served(small) as base:
+        for path in (
+            "/q/feeds.json",
+            "/q/outbox.json",
+            "/q/webhooks.json",
+            "/q/failures.json",
+            "/q/entries.json",
+            "/q/articles.json?_shape=objects",  # the table, with texts
+            "/q.db",
+            "/-/versions.json",
+            "/-/databases.json",
+            "/-/settings.json",
+            "/-/metadata.json",
+            "/q.json?sql=select+url+from+feeds",
+            "/q.json?sql=select+1",
+        ):
+            code, body = _status(base, path)
+            assert code in (403, 404), (path, code, body[:200])
+        code, body = _status(base, "/q/events.json?_shape=array&_col=id&_size=max")
+        assert code == 200 and 0 < len(json.loads(body)) <= 5  # max_rows
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(cfg.read_text() + "\n[serve]\nmax_response_mb = 0.001\n")
+    with _served(tiny) as base:
+        code, body = _status(base, "/q/sources.json?_shape=objects&_size=max")
+        assert code == 413, (code, body[:200])  # over the limit: refused whole, not cut short
+        code, body = _status(base, "/q/events.json?_shape=array&_col=id&_size=1")
+        assert code == 200 and len(json.loads(body)) == 1
+
+
+def test_serve_refuses_a_public_host_without_a_token_and_checks_it_with_one(log):
+    cfg, _ = log
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "serve", "--config", str(cfg), "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "TRADEWIRE_SERVE_TOKEN"},
+    )
+    assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "TRADEWIRE_SERVE_TOKEN" in res.stderr and "Traceback" not in res.stderr
+    with _served(cfg, "--host", "0.0.0.0", env={"TRADEWIRE_SERVE_TOKEN": "s3cret-token"}) as base:
+        assert _status(base, "/q/events.json")[0] == 401
+        assert _status(base, "/q/events.json", {"Authorization": "Bearer s3cret-token"})[0] == 200
+        basic = "Basic " + base64.b64encode(b"analyst:s3cret-token").decode()
+        assert _status(base, "/q/events.json", {"Authorization": basic})[0] == 200
+        assert _status(base, "/q/events.json", {"Authorization": "Bearer wrong"})[0] == 401

@@ -171,6 +171,12 @@ class Queries(Part):
             r["events"] = sorted(e for e in json.loads(r["events"] or "[]") if e is not None)
         return rows
 
+    def relations(self) -> list[str]:
+        """The names of the log's tables and views (FTS shadow tables included)."""
+        return [
+            r["name"] for r in self.db.query("select name from sqlite_master where type in ('table', 'view')")
+        ]
+
     def status(self) -> dict[str, Any]:
         feeds = list(
             self.db.query(
