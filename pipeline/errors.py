@@ -159,6 +159,14 @@ class StageError(_Reasoned):
         return cls(stage, reason, f"{type(exc).__name__}: {exc}")
 
 
+class LogError(TradewireError):
+    """The log file cannot be used: missing for a reader, empty, not SQLite, damaged, or another
+    program's database."""
+
+    stage = "store"
+    reason = "bad_log"
+
+
 class AlertStateError(TradewireError):
     """The log could not record an alert's delivery state: delivery stops before any post it could
     not record (a post whose record failed is never repeated)."""

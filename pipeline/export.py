@@ -51,6 +51,17 @@ def table(events: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: feed text starting like a formula gets a leading
+    apostrophe (OWASP's advice for CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv_row(e: dict[str, Any]) -> list[Any]:
     first = e["sources"][0]["evidence"][0]["sentence"] if e["sources"] and e["sources"][0]["evidence"] else ""
     return [
@@ -80,6 +91,6 @@ def render(events: list[dict[str, Any]], fmt: str) -> str:
         w = csv.writer(buf)
         w.writerow(CSV_COLUMNS)
         for e in events:
-            w.writerow(_csv_row(e))
+            w.writerow([cell(v) for v in _csv_row(e)])
         return buf.getvalue()
     return (table(events) if events else "no events") + "\n"

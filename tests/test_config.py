@@ -66,3 +66,43 @@ def test_json_log_format_gives_one_json_object_per_line(tmp_path):
     assert res.exit_code == 0, res.output
     logs = [json.loads(line) for line in res.stderr.splitlines() if line.startswith("{")]
     assert any(r["level"] == "warning" and "blocked_address" in r["message"] for r in logs)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("[network]\nper_host = 0\n", "network.per_host must be a whole number from 1 to 64, not 0"),
+        ("[network]\nread_timeout = inf\n", "network.read_timeout must be a number"),
+        ("[network]\nread_timeout = nan\n", "network.read_timeout must be a number"),
+        ("[network]\nmax_bytes = 1e300\n", "network.max_bytes must be a whole number"),
+        ("[network]\nextract_workers = 2.5\n", "network.extract_workers must be a whole number"),
+        ("[storage]\nbusy_timeout_ms = -5\n", "storage.busy_timeout_ms must be a whole number from 0"),
+        ("[dedup]\nsimilarity = 1.5\n", "dedup.similarity must be a number from 0 to 1"),
+        ("[serve]\nmax_rows = 0\n", "serve.max_rows must be a whole number from 1"),
+        ("[[feeds]]\nname = 'a'\nurl = 'ftp://x.test/f'\n", "feed a: url must be an http(s) URL with a host"),
+        ("[[feeds]]\nname = 'a'\nurl = 'http://[::1/f'\n", "feed a: url 'http://[::1/f' is not a URL"),
+        (
+            "[[feeds]]\nname = 'a'\nurl = 'http://a.test:99999/f'\n",
+            "feed a: url 'http://a.test:99999/f' is not a URL",
+        ),
+        ("[[feeds]]\nname = 'a'\nurl = 'https:///f'\n", "feed a: url must be an http(s) URL with a host"),
+    ],
+)
+def test_every_bad_value_is_one_line_naming_the_key_and_what_is_allowed(tmp_path, text, says):
+    """Through the real CLI: one line on stderr, a nonzero exit, never a traceback or a fallback."""
+    from conftest import run_cli
+
+    p = tmp_path / "tw.toml"
+    p.write_text(text)
+    res = run_cli("status", "--config", str(p), timeout=60)
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert says in res.stderr, res.stderr
+    assert len([line for line in lines if not line.startswith(("Usage:", "Try "))]) == 1, res.stderr
+
+
+def test_a_configuration_file_that_is_not_utf8_is_one_line(tmp_path):
+    p = tmp_path / "tw.toml"
+    p.write_bytes(b"[storage]\ndb = 'caf\xe9.db'\n")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_settings(p)

@@ -282,3 +282,89 @@ def test_serve_refuses_a_public_host_without_a_token_and_checks_it_with_one(log)
         basic = "Basic " + base64.b64encode(b"analyst:s3cret-token").decode()
         assert _status(base, "/q/events.json", {"Authorization": basic})[0] == 200
         assert _status(base, "/q/events.json", {"Authorization": "Bearer wrong"})[0] == 401
+
+
+def _one_line_refusal(res) -> str:
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+    lines = [x for x in res.stderr.splitlines() if x.strip() and not x.startswith(("Usage:", "Try "))]
+    assert len(lines) == 1, res.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (("event", "99999999999999999999999"), "99999999999999999999999"),
+        (("event", "-3"), "-3"),
+        (("events", "--country", "Atlantis"), "unknown country 'Atlantis'"),
+        (("events", "--since", "last tuesday"), "is not a date"),
+        (("events", "--until", "2026-13-45"), "is not a date"),
+        (("events", "--limit", "0"), "--limit"),
+        (("serve", "--port", "70000"), "--port"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_a_nonzero_exit(log, args, says):
+    cfg, _ = log
+    from conftest import run_cli
+
+    assert says in _one_line_refusal(run_cli(*args, "--config", str(cfg), timeout=60))
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (None, "no log there"),
+        (b"", "an empty file, not a tradewire log"),
+        (b"this is not a database at all " * 200, "not a readable tradewire log"),
+        ("other-sqlite", "not a tradewire log"),
+        ("truncated", "restore it from a backup"),
+    ],
+)
+def test_a_log_that_is_missing_empty_foreign_or_damaged_is_refused_in_one_line(log, tmp_path, content, says):
+    """A mistyped path is not a new empty log for a reader, and no command takes a damaged or
+    foreign file for a log."""
+    import sqlite3
+
+    from conftest import run_cli
+
+    cfg, _ = log
+    bad = tmp_path / "bad.db"
+    if content == "other-sqlite":
+        con = sqlite3.connect(bad)
+        con.execute("create table recipes (name text)")
+        con.commit()
+        con.close()
+    elif content == "truncated":
+        data = (cfg.parent / "q.db").read_bytes()
+        bad.write_bytes(data[: len(data) // 3])
+    elif content is not None:
+        bad.write_bytes(content)
+    conf = tmp_path / "bad.toml"
+    conf.write_text(f'[storage]\ndb = "{bad}"\n')
+    for args in (("events",), ("status",)):
+        assert says in _one_line_refusal(run_cli(*args, "--config", str(conf), timeout=60)), args
+    if content is None:
+        assert not bad.exists()  # nothing was created by a reader
+
+
+def test_backup_leaves_no_partial_file_and_csv_cells_are_never_formulas(log, tmp_path):
+    from conftest import run_cli
+
+    cfg, _ = log
+    target = tmp_path / "no-such-folder" / "b.db"
+    _one_line_refusal(run_cli("backup", str(target), "--config", str(cfg), timeout=60))
+    assert not target.parent.exists() or not any(target.parent.iterdir())
+    ok = tmp_path / "b.db"
+    res = run_cli("backup", str(ok), "--config", str(cfg), timeout=60)
+    assert res.returncode == 0 and json.loads(res.stdout)["integrity"] == "ok"
+    assert (ok.stat().st_mode & 0o077) == 0 and not list(tmp_path.glob(".tradewire-backup-*"))
+    from pipeline.export import cell
+
+    assert [cell(v) for v in ("=HYPERLINK(1)", "+1", "-2", "@SUM", "Acme", 7)] == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-2",
+        "'@SUM",
+        "Acme",
+        7,
+    ]

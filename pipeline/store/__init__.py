@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 
+import sqlean
 from sqlite_utils import Database
 
+from ..errors import LogError
 from .articles import ArticleRow, ArticleStore, canonical_url, text_hashes
 from .db import FailureLog, connect, make_private
 from .events import EventStore
@@ -23,8 +25,11 @@ from .migrations import migrations
 from .outbox import OutboxItem, OutboxStore
 from .queries import Queries
 
+DatabaseError = sqlean.DatabaseError  # what a damaged log raises past opening it
+
 __all__ = [
     "ArticleRow",
+    "DatabaseError",
     "FeedState",
     "OutboxItem",
     "Store",
@@ -48,11 +53,28 @@ class Store:
         self.queries = Queries(db, path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> Store:
-        db = connect(path, busy_timeout_ms)
-        migrations.apply(db)
-        make_private(str(path))
-        return cls(db, str(path))
+    def open(cls, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000, create: bool = True) -> Store:
+        """The log at ``path``, its migrations applied; a missing file is a new log when ``create``.
+        A file that is empty, not SQLite, damaged, or another program's database is refused
+        (``LogError``, one line), never taken as a new log or half-migrated."""
+        p = str(path)
+        if p != ":memory:":
+            if not os.path.exists(p):
+                if not create:
+                    raise LogError(f"{p}: no log there (run, once or process creates it)")
+            elif os.path.getsize(p) == 0:
+                raise LogError(f"{p}: an empty file, not a tradewire log (remove it to start a new log)")
+        try:
+            db = connect(path, busy_timeout_ms)
+            tables = set(db.table_names())
+            if tables and "_sqlite_migrations" not in tables:
+                db.close()
+                raise LogError(f"{p}: a SQLite database, but not a tradewire log")
+            migrations.apply(db)
+        except sqlean.DatabaseError as exc:
+            raise LogError(f"{p}: not a readable tradewire log ({exc}); restore it from a backup") from None
+        make_private(p)
+        return cls(db, p)
 
     def close(self) -> None:
         self.db.close()

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -216,18 +217,34 @@ class Queries(Part):
         }
 
     def backup(self, target: str | os.PathLike[str]) -> dict[str, Any]:
-        """Copy the log with VACUUM INTO, then check the copy's integrity."""
+        """Copy the log with VACUUM INTO a temporary file beside ``target`` (mode 0600 from the
+        start), check the copy's integrity, then rename it into place: a failure leaves no file."""
         target = str(target)
         if os.path.exists(target):
             raise FileExistsError(target)
-        self.db.execute("VACUUM INTO ?", [target])
-        os.chmod(target, stat.S_IRUSR | stat.S_IWUSR)
-        check = sqlean.connect(target)
+        folder = os.path.dirname(os.path.abspath(target))
+        fd, tmp = tempfile.mkstemp(prefix=".tradewire-backup-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)  # VACUUM INTO wants a path that does not exist; the name stays ours
         try:
-            result = check.execute("PRAGMA integrity_check").fetchone()[0]
-            events = check.execute("select count(*) from events").fetchone()[0]
+            old = os.umask(0o077)
+            try:
+                self.db.execute("VACUUM INTO ?", [tmp])
+            except sqlean.DatabaseError as exc:  # a full or read-only disk: the copy failed, not the log
+                raise OSError(f"the copy could not be written ({exc})") from exc
+            finally:
+                os.umask(old)
+            os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
+            check = sqlean.connect(tmp)
+            try:
+                result = check.execute("PRAGMA integrity_check").fetchone()[0]
+                events = check.execute("select count(*) from events").fetchone()[0]
+            finally:
+                check.close()
+            os.link(tmp, target)  # fails if target appeared meanwhile; never overwrites
         finally:
-            check.close()
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         return {"path": target, "integrity": result, "events": events, "bytes": os.path.getsize(target)}
 
 
