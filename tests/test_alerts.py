@@ -10,6 +10,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
+import pytest
 from helpers import decision, mention
 
 from pipeline.alerts import Delivery, build_message, escape, link, route_matcher
@@ -329,3 +330,61 @@ def test_a_webhook_answer_that_echoes_its_token_is_stored_without_it(tmp_path, h
     assert "invalid_payload" in stored
     assert "tok3n-s3cr3t-value" not in stored and "T0SECRET" not in stored
     s.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MB filesystem (tmpfs), mounted for the test; skipped where mounting is not allowed."""
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {res.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_disk_that_fills_mid_send_never_repeats_a_post(small_disk, caplog):
+    """The probe's case: Slack accepts a post, then the disk is full, so the log cannot record it.
+    While the disk stays full no pass posts anything; once space is back the other alerts go out
+    and the unrecorded one is parked as uncertain, never re-sent."""
+    db = small_disk / "a.db"
+    s = Store.open(db)
+    for i in range(3):
+        aid, _ = s.articles.add(
+            url=f"https://o{i}.test/x", title=f"t{i}", published=None, text=f"story {i} " * 50
+        )
+        s.events.commit_article(aid, [decision(mention(targets=(f"Party {i}",)), routes=["slack"])])
+    filler = small_disk / "filler"
+    filled: list[bool] = []
+
+    def fill(_rec):  # the first post fills the disk, once
+        if not filled:
+            filled.append(True)
+            with open(filler, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                except OSError:
+                    pass
+
+    catcher = SlackCatcher(on_request=fill).start()
+    try:
+        d = _delivery(s, catcher, min_interval_seconds=0, drain_seconds=0, claim_timeout_seconds=0.3)
+        with caplog.at_level(logging.ERROR, logger="tradewire.alerts"):
+            first = d.deliver()
+        assert first.halted and "full" in first.halted and len(catcher.received) == 1
+        for _ in range(5):
+            assert d.deliver().halted
+        assert len(catcher.received) == 1
+        filler.unlink()
+        time.sleep(0.4)
+        after = d.deliver()
+        assert after.halted is None and after.uncertain == 1 and after.sent == 2
+        bodies = [json.dumps(r["body"]) for r in catcher.received]
+        assert len(bodies) == 3 and sum("Party 0" in b for b in bodies) == 1
+    finally:
+        catcher.stop()
+        s.close()
