@@ -57,6 +57,9 @@ def _published(tree: Any, url: str | None) -> str | None:
         return None
 
 
+MAX_ELEMENTS = 60_000  # pages with more are refused with their count, not extracted for seconds
+
+
 def _date_params() -> dict[str, Any]:
     return dict(DATE_PARAMS, max_date=date.today().isoformat())
 
@@ -83,6 +86,9 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
         tree = load_html(html)
         if tree is None:
             raise ExtractionError("parser_error", "not an HTML document")
+        elements = sum(1 for _ in tree.iter())
+        if elements > MAX_ELEMENTS:  # a news page has a few thousand; this many only slows the pool
+            raise ExtractionError("too_many_elements", f"{elements:,} HTML elements (over {MAX_ELEMENTS:,})")
         published = _published(tree, url)  # before trafilatura, which prunes the tree in place
         doc = trafilatura.bare_extraction(
             tree,
