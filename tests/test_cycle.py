@@ -180,7 +180,7 @@ def test_a_backfill_of_hostile_lines_finishes_and_says_which_failed(tmp_path):
         b"null",
         json.dumps({"url": 5, "text": "x"}).encode(),
         json.dumps({"url": "https://b.test/2", "text": ["not", "a", "string"]}).encode(),
-        json.dumps({"url": "ftp://c.test/3", "text": "x"}).encode(),
+        json.dumps({"url": "https://c.test/3\u0000", "text": "x"}).encode(),
         b'{"url": "https://d.test/4", "text": "caf\xe9 ' + b"\xff" + b'"}',
         json.dumps({**good, "url": "https://e.test/5", "published": "0001-01-01"}).encode(),
         json.dumps({**good, "url": "https://f.test/6", "published": "sometime last spring"}).encode(),
