@@ -343,6 +343,24 @@ def status(config_path: str | None, as_json: bool) -> None:
             click.echo(f"  {r['at']} {r['stage']} {r['item']}: {r['reason']}: {r['message'][:120]}")
 
 
+@main.command()
+@config_option
+def healthcheck(config_path: str | None) -> None:
+    """Exit 0 when the daemon keeps up; else 1, with each reason (for a monitor or a container)."""
+    from .health import problems
+
+    settings = _settings(config_path)
+    with _opened(settings) as store:
+        found, seen = problems(settings, store)
+    if found:
+        for p in found:
+            click.echo(f"unhealthy: {p}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"ok: {seen['feeds']} feeds, last poll {seen['last_poll'] or '-'}, outbox {json.dumps(seen['outbox'])}"
+    )
+
+
 @main.command("resume-alerts")
 @config_option
 @click.argument("route", default="slack")

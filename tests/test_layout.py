@@ -37,7 +37,7 @@ LAYERS = {
         "alerts",
         "export",
     },
-    "wiring": {"flow", "evaluation", "training", "serve", "demo"},
+    "wiring": {"flow", "evaluation", "training", "serve", "demo", "health"},
     "top": {"scheduler", "cli"},
 }
 ORDER = ["bottom", "stages", "wiring", "top"]

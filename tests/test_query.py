@@ -368,3 +368,46 @@ def test_backup_leaves_no_partial_file_and_csv_cells_are_never_formulas(log, tmp
         "Acme",
         7,
     ]
+
+
+def test_healthcheck_says_ok_or_each_reason_it_is_not(tmp_path):
+    """What a monitor asks first: exit 0 while the daemon polls and delivers; exit 1 with each
+    reason when it stopped polling, a webhook is stopped or an alert waits too long."""
+    from datetime import timedelta
+
+    from conftest import run_cli
+
+    from pipeline.dates import iso, utcnow
+
+    db = tmp_path / "h.db"
+    cfg = tmp_path / "h.toml"
+    cfg.write_text(
+        f'[storage]\ndb = "{db}"\n[[feeds]]\nname = "wire"\nurl = "https://wire.test/rss"\ninterval_minutes = 10\n'
+    )
+    s = Store.open(db)
+    s.feeds.sync(
+        [type("F", (), {"name": "wire", "url": "https://wire.test/rss", "outlet": "", "category": "trade"})]
+    )
+    s.db.execute("update feeds set last_polled = ? where name = 'wire'", [iso(utcnow())])
+    s.close()
+    ok = run_cli("healthcheck", "--config", str(cfg), timeout=60)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: 1 feeds"), ok.stderr
+
+    s = Store.open(db)
+    s.db.execute(
+        "update feeds set last_polled = ? where name = 'wire'", [iso(utcnow() - timedelta(minutes=45))]
+    )
+    aid, _ = s.articles.add(url="https://o.test/x", title="t", published=None, text="story " * 50)
+    s.events.commit_article(aid, [decision(mention(targets=("Party",)), routes=["slack"])])
+    s.db.execute("update outbox set created_at = ?", [iso(utcnow() - timedelta(hours=2))])
+    s.outbox.webhook_stopped("slack", "webhook answered 404")
+    s.close()
+    bad = run_cli("healthcheck", "--config", str(cfg), timeout=60)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    reasons = bad.stderr.strip().splitlines()
+    assert any("no feed polled since" in r for r in reasons), reasons
+    assert any("webhook slack is stopped" in r for r in reasons), reasons
+    assert len(reasons) == 2, reasons  # the stopped webhook parked the alert: not pending any more
+    assert run_cli("resume-alerts", "--config", str(cfg), timeout=60).returncode == 0
+    again = run_cli("healthcheck", "--config", str(cfg), timeout=60).stderr
+    assert "an alert has been pending since" in again and "webhook" not in again, again

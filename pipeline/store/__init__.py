@@ -76,6 +76,15 @@ class Store:
         make_private(p)
         return cls(db, p)
 
+    def writable(self) -> bool:
+        """Whether the log takes a write lock now (within the busy timeout); nothing is written."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ROLLBACK")
+            return True
+        except sqlean.DatabaseError:
+            return False
+
     def close(self) -> None:
         self.db.close()
 

@@ -172,6 +172,10 @@ class Queries(Part):
             r["events"] = sorted(e for e in json.loads(r["events"] or "[]") if e is not None)
         return rows
 
+    def feed_polls(self) -> list[dict[str, Any]]:
+        """Each feed's last poll attempt (successful or not)."""
+        return list(self.db.query("select name, last_polled from feeds"))
+
     def relations(self) -> list[str]:
         """The names of the log's tables and views (FTS shadow tables included)."""
         return [

@@ -1,0 +1,59 @@
+"""``run.py healthcheck``: is the daemon alive and keeping up? (as Miniflux's ``-healthcheck``)
+
+Unhealthy, each with its reason, when: no feed was polled for three of the longest poll intervals
+(the daemon is not cycling); a webhook is stopped; an alert has been pending longer than three of
+the longest delivery backoffs; the log cannot be written (file, folder or lock).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .dates import iso, utcnow
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def problems(
+    settings: Settings, store: Store, now: datetime | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """The reasons the daemon is unhealthy (none: healthy), and what was looked at."""
+    now = now or utcnow()
+    st = store.queries.status()
+    out: list[str] = []
+    polled = [p for p in (_at(r["last_polled"]) for r in store.queries.feed_polls()) if p]
+    if settings.feeds:
+        window = timedelta(minutes=3 * max(f.interval_minutes for f in settings.feeds))
+        last = max(polled, default=None)
+        if last is None:
+            out.append("no feed has been polled yet")
+        elif now - last > window:
+            out.append(f"no feed polled since {iso(last)} (more than three poll intervals, {window})")
+    for w in st["webhooks"]:
+        if w["state"] == "stopped":
+            out.append(f"webhook {w['route']} is stopped: {w['reason']} (resume-alerts once fixed)")
+    oldest = _at(st["oldest_pending_alert"])
+    late = timedelta(seconds=3 * settings.alerts.max_backoff_seconds)
+    if oldest is not None and now - oldest > late:
+        out.append(f"an alert has been pending since {iso(oldest)} (more than {late})")
+    path = settings.storage.db
+    if path != ":memory:" and not (
+        os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
+    ):
+        out.append(f"the log {path} is not writable")
+    elif not store.writable():
+        out.append(f"the log {path} cannot take a write lock")
+    seen = {
+        "feeds": len(settings.feeds),
+        "last_poll": iso(max(polled)) if polled else None,
+        "outbox": st["outbox"],
+    }
+    return out, seen
