@@ -118,6 +118,7 @@ class Pipeline:
     def check(self) -> None:
         """Read the rules and the trained model files now (cheap: spaCy and the embedder still load on
         first use), so that a missing or broken one stops the command before any article is taken."""
+        self.models.check_spacy()
         _ = self.extractor, self.dedup
 
     def warm(self) -> None:

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .errors import RulesError
+from .errors import ModelError, RulesError
 from .gazetteer import Gazetteer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -146,6 +146,16 @@ class Models:
     def gazetteer(self) -> Gazetteer:
         return Gazetteer.load(self.rules_dir)
 
+    def check_spacy(self) -> None:
+        """The configured spaCy pipeline is installed (a package or a folder), checked without loading it."""
+        import importlib.util
+
+        name = self.spacy_model
+        if not (Path(name).is_dir() or importlib.util.find_spec(name) is not None):
+            raise ModelError(
+                f"spaCy model {name!r} (nlp.spacy_model) is not installed: pip install it, or fix the name"
+            )
+
     @cached_property
     def nlp(self) -> Any:
         with self._load_lock:
@@ -154,6 +164,7 @@ class Models:
 
             # thinc's bundled matrix library (blis) is slow on some CPUs; numpy's BLAS gives the same
             # parses, faster (measured here: identical on 300 wires, 40% faster). Scoped to this load.
+            self.check_spacy()
             if self.numpy_ops:
                 with use_ops("numpy", use_blis=False):
                     nlp = spacy.load(self.spacy_model)

@@ -106,3 +106,18 @@ def test_a_configuration_file_that_is_not_utf8_is_one_line(tmp_path):
     p.write_bytes(b"[storage]\ndb = 'caf\xe9.db'\n")
     with pytest.raises(ConfigError, match="not UTF-8 text"):
         load_settings(p)
+
+
+def test_a_misnamed_spacy_model_stops_once_and_process_in_one_line(tmp_path):
+    from conftest import run_cli
+
+    cfg = tmp_path / "tw.toml"
+    cfg.write_text(f'[storage]\ndb = "{tmp_path / "a.db"}"\n[nlp]\nspacy_model = "en_core_web_nosuch"\n')
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"url": "https://a.test/1", "text": "Commerce added Acme to the Entity List."}\n')
+    for args in (("once",), ("process", str(src))):
+        res = run_cli(*args, "--config", str(cfg), timeout=120)
+        assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.strip().splitlines() == [
+            "Error: spaCy model 'en_core_web_nosuch' (nlp.spacy_model) is not installed: pip install it, or fix the name"
+        ]

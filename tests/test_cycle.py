@@ -209,3 +209,41 @@ def test_a_backfill_of_hostile_lines_finishes_and_says_which_failed(tmp_path):
     }
     st = CliRunner().invoke(main, ["status", "--config", str(cfg), "--json"]).output
     assert json.loads(st)["articles"].get("failed", 0) == 0
+
+
+def test_failed_articles_are_requeued_by_retry_and_an_overlong_text_is_cut_on_record(tmp_path):
+    """`retry [--stage S]` puts articles that failed for good back in their queue once the cause is
+    fixed; a backfill text over the limit is cut there and the cut is recorded."""
+    from pipeline.backfill import MAX_TEXT_CHARS
+    from pipeline.store import Store
+
+    db = tmp_path / "r.db"
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(f'[storage]\ndb = "{db}"\n')
+    s = Store.open(db)
+    with_text, _ = s.articles.add(url="https://a.test/1", title="t", published=None, text="words " * 50)
+    queued, _ = s.articles.add(url="https://a.test/2", title="t", published=None, text=None)
+    s.articles.failed(with_text, stage="dedup", reason="boom", message="x", retryable=False)
+    s.articles.failed(queued, stage="fetch", reason="http_404", message="x", retryable=False)
+    s.close()
+    res = CliRunner().invoke(main, ["retry", "--config", str(cfg), "--stage", "fetch"])
+    assert res.exit_code == 0 and "1 failed articles re-queued" in res.output, res.output
+    res = CliRunner().invoke(main, ["retry", "--config", str(cfg)])
+    assert "1 failed articles re-queued" in res.output
+    s = Store.open(db)
+    states = {
+        r["id"]: (r["state"], r["attempts"]) for r in s.db.query("select id, state, attempts from articles")
+    }
+    assert states == {with_text: ("fetched", 0), queued: ("queued", 0)}
+    s.close()
+    assert CliRunner().invoke(main, ["retry", "--config", str(cfg), "--stage", "nowhere"]).exit_code == 2
+
+    long = tmp_path / "long.jsonl"
+    long.write_text(json.dumps({"url": "https://b.test/1", "text": "word " * (MAX_TEXT_CHARS // 4)}) + "\n")
+    res = CliRunner().invoke(main, ["process", "--config", str(cfg), "--no-alerts", str(long)])
+    assert res.exit_code == 0, res.output
+    s = Store.open(db)
+    (row,) = s.db.query("select length(text) as n from articles where url = 'https://b.test/1'")
+    assert row["n"] <= MAX_TEXT_CHARS
+    assert s.db.execute("select count(*) from failures where reason = 'text_cut'").fetchone()[0] == 1
+    s.close()
