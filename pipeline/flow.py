@@ -9,7 +9,6 @@ so a cycle interrupted at any point is completed by the next. The daemon (``sche
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -101,6 +100,7 @@ class Pipeline:
         self._dedup: Deduplicator | None = None
         self.stories = Stories(settings.dedup.story_window_days, self.store.articles)
         self.stage_seconds: dict[str, float] = {}  # time spent in each step of the per-article flow
+        self.unrecorded: list[tuple[str, str]] = []  # (feed, why) of polls the log could not record
         self.store.feeds.sync(settings.feeds)
 
     def close(self) -> None:
@@ -157,6 +157,7 @@ class Pipeline:
     def run_once(self, *, only_due: bool = False, drain_seconds: float | None = None) -> CycleReport:
         report = CycleReport()
         now = utcnow()
+        self._record_unrecorded(now)
         for feed in self.settings.feeds:
             if self.stop.is_set():
                 break
@@ -203,8 +204,8 @@ class Pipeline:
         except StageError as exc:  # the poll could not be recorded: nothing of it was; due again
             report.feeds_failed += 1
             log.error("feed %s: its entries could not be recorded (%s); it stays due", name, exc)
-            with contextlib.suppress(Exception):  # the log may refuse this too; the log line stands
-                feeds.failed(name, reason="store_failed", message=str(exc), status=None, next_poll=now)
+            self.unrecorded.append((name, str(exc)))
+            self._record_unrecorded(now)  # the log may refuse this too: then at the next cycle
         except (FetchError, FeedParseError) as exc:
             retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
             status = exc.status if isinstance(exc, HTTPStatusError) else None
@@ -218,6 +219,16 @@ class Pipeline:
             )
             report.feeds_failed += 1
             log.warning("feed %s: %s", name, message)
+
+    def _record_unrecorded(self, now: datetime) -> None:
+        """Make the polls the log could not record visible in ``status`` as soon as it takes writes."""
+        while self.unrecorded:
+            name, why = self.unrecorded[0]
+            try:
+                self.store.feeds.failed(name, reason="store_failed", message=why, status=None, next_poll=now)
+            except Exception:  # still refused: kept for the next cycle
+                return
+            self.unrecorded.pop(0)
 
     def fetch_articles(self, report: CycleReport) -> None:
         """Fetch queued pages a few at a time (at most ``per_host`` per host), extract them in the pool."""

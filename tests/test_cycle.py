@@ -111,11 +111,13 @@ def test_a_poll_the_log_cannot_record_leaves_the_feed_due_with_its_entries(tmp_p
         report = CycleReport()
         p.poll_feed("f", 15, report)  # the daemon goes on: one feed's failure is its own
         assert report.feeds_failed == 1 and report.articles_queued == 0
+        assert p.unrecorded  # not even the failure could be written while the lock was held
         held[0].rollback()
         assert p.store.feeds.state("f").etag is None
         assert p.store.db.execute("select count(*) from entries").fetchone()[0] == 0
-        report = CycleReport()
-        p.poll_feed("f", 15, report)
+        report = p.run_once()  # the lost poll is recorded first, then the feed is polled again
+        st = {f["name"]: f for f in p.store.queries.status()["feeds"]}["f"]
+        assert st["last_error_reason"] == "store_failed" and st["last_error"] and not p.unrecorded
         assert seen == [None, None]  # asked afresh, not with the validators of the lost poll
         assert report.feeds_polled == 1 and report.articles_queued == 1
         assert p.store.feeds.state("f").etag == etag

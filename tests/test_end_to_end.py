@@ -121,3 +121,39 @@ def test_events_filters_formats_and_status_on_the_demo_log(tmp_path, demo_site, 
     assert found and all("U.S. Department of Commerce (BIS)" in e["actors"] for e in found)
     status = run_cli("status", "--config", str(config))
     assert status.returncode == 0 and "ledger: last success" in status.stdout
+
+
+def test_feed_dates_of_1970_and_2099_are_unknown_not_a_second_event_or_alert(tmp_path, slack):
+    """A zeroed clock (1970) and a far-future date (2099) in two outlets' feeds and pages: the
+    dates are unknown, the three reports are still one listing with one alert, and nothing is
+    dated to either year."""
+    import copy
+
+    from conftest import write_config
+
+    from pipeline.demo import DemoSite, load_site
+
+    site = copy.deepcopy(load_site())
+    reports = [a for a in site["articles"] if "Longmen" in " ".join(a["body"]) or "chip" in a["slug"]]
+    reports = [a for a in reports if "blacklist" in a["slug"] or "entity-list" in a["slug"]]
+    assert len(reports) == 3
+    reports[0]["published"] = "1970-01-01T00:00:00Z"
+    reports[1]["published"] = "2099-06-01T08:00:00Z"
+    server = DemoSite(site).start()
+    try:
+        config = write_config(
+            tmp_path / "tw.toml",
+            db=tmp_path / "tw.db",
+            feeds=[(n, server.feed_url(n), c) for n, c in (("ledger", "crypto"), ("desk", "trade"))],
+            allow_hosts=[server.host_port, slack.host_port],
+        )
+        res = run_cli("once", "--config", str(config), env={"SLACK_WEBHOOK_URL": slack.url})
+        assert res.returncode == 0, res.stderr
+        events = _events(config)
+    finally:
+        server.stop()
+    listings = [e for e in events if e["type"] == "sanctions_listing"]
+    assert len(listings) == 1 and len(listings[0]["sources"]) == 3, listings
+    assert len(slack.delivered) == 1
+    dumped = json.dumps(events)
+    assert "1970-" not in dumped and "2099-" not in dumped
