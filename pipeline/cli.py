@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -70,7 +69,7 @@ def main() -> None:
     default=30.0,
     show_default=True,
     type=click.FloatRange(0.1, 86400),
-    help="Seconds between scheduler ticks.",
+    help="Seconds between ticks.",
 )
 @click.option("-v", "--verbose", is_flag=True)
 def run(config_path: str | None, tick: float, verbose: bool) -> None:
@@ -190,14 +189,13 @@ def _opened(settings: Settings) -> Iterator[Store]:
 
 
 def _date_arg(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A date filter as the log compares them: YYYY, YYYY-MM or YYYY-MM-DD, a real date."""
-    if value is None:
-        return None
-    from .dates import parse_anchor
+    """A date filter as the log compares them (``dates.date_filter``)."""
+    from .dates import date_filter
 
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) or parse_anchor(value)[0] is None:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)", param=param)
-    return value
+    try:
+        return date_filter(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 def emit(events: list[dict[str, Any]], fmt: str) -> None:

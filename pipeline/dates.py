@@ -93,6 +93,15 @@ def plausible_published(value: str | None, now: datetime | None = None) -> str |
     return value.strip() if d.year >= EARLIEST_PUBLISHED and d <= latest else None
 
 
+def date_filter(value: str | None) -> str | None:
+    """A date as a query filter compares it: YYYY, YYYY-MM or YYYY-MM-DD, a real date (ValueError)."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) or parse_anchor(value)[0] is None:
+        raise ValueError(f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    return value
+
+
 def _month(name: str) -> int:
     return MONTHS[
         name.lower().rstrip(".")[:4] if name.lower().startswith("sept") else name.lower().rstrip(".")[:3]

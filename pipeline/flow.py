@@ -157,7 +157,7 @@ class Pipeline:
     def run_once(self, *, only_due: bool = False, drain_seconds: float | None = None) -> CycleReport:
         report = CycleReport()
         now = utcnow()
-        self._record_unrecorded(now)
+        _record_unrecorded(self.store.feeds, self.unrecorded, now)
         for feed in self.settings.feeds:
             if self.stop.is_set():
                 break
@@ -205,7 +205,9 @@ class Pipeline:
             report.feeds_failed += 1
             log.error("feed %s: its entries could not be recorded (%s); it stays due", name, exc)
             self.unrecorded.append((name, str(exc)))
-            self._record_unrecorded(now)  # the log may refuse this too: then at the next cycle
+            _record_unrecorded(
+                self.store.feeds, self.unrecorded, now
+            )  # the log may refuse this too: then at the next cycle
         except (FetchError, FeedParseError) as exc:
             retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
             status = exc.status if isinstance(exc, HTTPStatusError) else None
@@ -219,16 +221,6 @@ class Pipeline:
             )
             report.feeds_failed += 1
             log.warning("feed %s: %s", name, message)
-
-    def _record_unrecorded(self, now: datetime) -> None:
-        """Make the polls the log could not record visible in ``status`` as soon as it takes writes."""
-        while self.unrecorded:
-            name, why = self.unrecorded[0]
-            try:
-                self.store.feeds.failed(name, reason="store_failed", message=why, status=None, next_poll=now)
-            except Exception:  # still refused: kept for the next cycle
-                return
-            self.unrecorded.pop(0)
 
     def fetch_articles(self, report: CycleReport) -> None:
         """Fetch queued pages a few at a time (at most ``per_host`` per host), extract them in the pool."""
@@ -386,3 +378,14 @@ def _routed(decisions: list[Decision], routes_for: Callable[[dict[str, Any]], li
         d if d.event_id is not None else replace(d, routes=tuple(routes_for(routing_view(d.mention))))
         for d in decisions
     ]
+
+
+def _record_unrecorded(feeds: Any, unrecorded: list[tuple[str, str]], now: datetime) -> None:
+    """Make the polls the log could not record visible in ``status`` as soon as it takes writes."""
+    while unrecorded:
+        name, why = unrecorded[0]
+        try:
+            feeds.failed(name, reason="store_failed", message=why, status=None, next_poll=now)
+        except Exception:  # still refused: kept for the next cycle
+            return
+        unrecorded.pop(0)
