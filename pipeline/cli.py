@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from .store import Store
 
 from .config import ConfigError, Settings, load_settings, reference
-from .export import FORMATS, render
+from .export import FORMATS, render, render_status
 from .logs import setup_logging
 from .vocab import ARTICLE_STAGES, EVENT_TYPES, STATUSES
+
+SECONDS = click.FloatRange(0.1, 86400)  # a tick: from a tenth of a second to a day
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,11 +67,7 @@ def main() -> None:
 @main.command()
 @config_option
 @click.option(
-    "--tick",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 86400),
-    help="Seconds between ticks.",
+    "--tick", default=30.0, show_default=True, type=SECONDS, help="Seconds between scheduler ticks."
 )
 @click.option("-v", "--verbose", is_flag=True)
 def run(config_path: str | None, tick: float, verbose: bool) -> None:
@@ -316,29 +314,7 @@ def status(config_path: str | None, as_json: bool) -> None:
     settings = _settings(config_path)
     with _opened(settings) as store:
         st = store.queries.status()
-    if as_json:
-        click.echo(json.dumps(st, indent=2, default=str))
-        return
-    click.echo(f"database: {st['database']} ({st['database_bytes'] / 1e6:.1f} MB), {st['events']} events")
-    click.echo(f"articles: {json.dumps(st['articles'])}")
-    click.echo(f"outbox:   {json.dumps(st['outbox'])}  oldest pending: {st['oldest_pending_alert'] or '-'}")
-    for w in st["webhooks"]:
-        click.echo(f"webhook {w['route']}: {w['state']}" + (f" - {w['reason']}" if w["reason"] else ""))
-    for a in st["parked_alerts"]:
-        click.echo(f"parked alert {a['id']} (event {a['event_id']}, route {a['route']}): {a['last_error']}")
-    click.echo("feeds:")
-    for f in st["feeds"]:
-        line = (
-            f"  {f['name']}: last success {f['last_success'] or 'never'}, next poll {f['next_poll'] or 'now'}, "
-            f"errors in a row {f['error_count']}, entries {f['entries_total']}"
-        )
-        if f["last_error"]:
-            line += f"\n    last error ({f['last_error_at']}): {f['last_error_reason']}: {f['last_error']}"
-        click.echo(line)
-    if st["recent_failures"]:
-        click.echo("recent failures:")
-        for r in st["recent_failures"][:10]:
-            click.echo(f"  {r['at']} {r['stage']} {r['item']}: {r['reason']}: {r['message'][:120]}")
+    click.echo(json.dumps(st, indent=2, default=str) if as_json else render_status(st))
 
 
 @main.command()

@@ -94,3 +94,31 @@ def render(events: list[dict[str, Any]], fmt: str) -> str:
             w.writerow([cell(v) for v in _csv_row(e)])
         return buf.getvalue()
     return (table(events) if events else "no events") + "\n"
+
+
+def render_status(st: dict[str, Any]) -> str:
+    """``status`` as an operator reads it (``Queries.status``: feeds, queues, outbox, webhooks)."""
+    out = [
+        f"database: {st['database']} ({st['database_bytes'] / 1e6:.1f} MB), {st['events']} events",
+        f"articles: {json.dumps(st['articles'])}",
+        f"outbox:   {json.dumps(st['outbox'])}  oldest pending: {st['oldest_pending_alert'] or '-'}",
+    ]
+    for w in st["webhooks"]:
+        out.append(f"webhook {w['route']}: {w['state']}" + (f" - {w['reason']}" if w["reason"] else ""))
+    for a in st["parked_alerts"]:
+        out.append(f"parked alert {a['id']} (event {a['event_id']}, route {a['route']}): {a['last_error']}")
+    out.append("feeds:")
+    for f in st["feeds"]:
+        out.append(
+            f"  {f['name']}: last success {f['last_success'] or 'never'}, next poll {f['next_poll'] or 'now'}, "
+            f"errors in a row {f['error_count']}, entries {f['entries_total']}"
+        )
+        if f["last_error"]:
+            out.append(f"    last error ({f['last_error_at']}): {f['last_error_reason']}: {f['last_error']}")
+    if st["recent_failures"]:
+        out.append("recent failures:")
+        out += [
+            f"  {r['at']} {r['stage']} {r['item']}: {r['reason']}: {r['message'][:120]}"
+            for r in st["recent_failures"][:10]
+        ]
+    return "\n".join(out)
