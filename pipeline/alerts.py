@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote as percent_encode
+from urllib.parse import urlsplit
 
 from .config import AlertSettings, RouteSettings
 from .errors import AlertStateError, FetchError, HTTPStatusError
@@ -62,7 +63,7 @@ def link(url: Any, title: str) -> str:
         return label
     if parts.scheme.lower() not in ("http", "https") or not host:
         return label
-    return f"<{escape(quote(url, safe=_URL_SAFE))}|{label}>"
+    return f"<{escape(percent_encode(url, safe=_URL_SAFE))}|{label}>"
 
 
 def scrub(text: str, secret_url: str) -> str:

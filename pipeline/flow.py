@@ -59,6 +59,7 @@ class CycleReport:
             f"fetched {self.articles_fetched}, processed {self.articles_processed}, failed {self.articles_failed}; "
             f"events new {self.events_created}, merged {self.events_merged}; alerts sent {self.alerts.sent}, "
             f"retrying {self.alerts.retried}, parked {self.alerts.parked}"
+            + (f"; delivery stopped: {self.alerts.halted}" if self.alerts.halted else "")
         )
 
 
@@ -205,9 +206,8 @@ class Pipeline:
             report.feeds_failed += 1
             log.error("feed %s: its entries could not be recorded (%s); it stays due", name, exc)
             self.unrecorded.append((name, str(exc)))
-            _record_unrecorded(
-                self.store.feeds, self.unrecorded, now
-            )  # the log may refuse this too: then at the next cycle
+            # the log may refuse this too: then it is written at the next cycle
+            _record_unrecorded(self.store.feeds, self.unrecorded, now)
         except (FetchError, FeedParseError) as exc:
             retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
             status = exc.status if isinstance(exc, HTTPStatusError) else None

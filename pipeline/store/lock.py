@@ -54,6 +54,6 @@ class WriterLock:
 
 
 def command_name() -> str:
-    """What this process is, for the holder line: ``run.py once``."""
+    """What this process is, for the holder line: ``tradewire once``."""
     args = [a for a in sys.argv[1:2] if not a.startswith("-")]
     return " ".join(["tradewire", *args]) if args else "tradewire"
