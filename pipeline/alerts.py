@@ -296,7 +296,8 @@ class Delivery:
         try:
             event = self.queries.export_event(item.event_id)
         except KeyError:
-            self._state(self.outbox.claim, item.id)
+            if not self._state(self.outbox.claim, item.id):
+                return "taken"
             self._state(self.outbox.parked, item.id, reason="event no longer exists")
             return "parked"
         payload = build_message(event)

@@ -236,7 +236,7 @@ def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 800
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise SystemExit("Datasette is not installed: pip install -e '.[datasette]'") from exc
     check_host(host, settings.serve, os.environ)
-    store = Store.open(settings.storage.db)  # migrations applied, views present
+    store = Store.open(settings.storage.db, create=False)  # a log that exists; migrations applied
     tables = store.queries.relations()
     store.close()
     db = Path(settings.storage.db).resolve()

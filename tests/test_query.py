@@ -341,7 +341,7 @@ def test_a_log_that_is_missing_empty_foreign_or_damaged_is_refused_in_one_line(l
         bad.write_bytes(content)
     conf = tmp_path / "bad.toml"
     conf.write_text(f'[storage]\ndb = "{bad}"\n')
-    for args in (("events",), ("status",)):
+    for args in (("events",), ("status",), ("serve", "--port", str(_free_port()))):
         assert says in _one_line_refusal(run_cli(*args, "--config", str(conf), timeout=60)), args
     if content is None:
         assert not bad.exists()  # nothing was created by a reader
