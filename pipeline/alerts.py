@@ -16,14 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote as percent_encode
 from urllib.parse import urlsplit
 
 from .config import AlertSettings, RouteSettings
-from .errors import AlertStateError, FetchError, HTTPStatusError
-from .fetch import Fetcher
+from .dates import from_iso
+from .errors import AlertStateError, FetchError, HTTPStatusError, InvalidURL
+from .fetch import Fetcher, web_url
 from .gazetteer import Gazetteer
 from .records import EventMention
 from .vocab import TYPE_LABEL
@@ -54,14 +54,11 @@ def link(url: Any, title: str) -> str:
     percent-encoded and the label is escaped, so no feed can make a mention, a channel ping or a link
     label of its own."""
     label = escape(title).replace("|", "¦")
-    if not isinstance(url, str) or not url or any(ord(c) < 32 or ord(c) == 127 for c in url):
+    if not isinstance(url, str) or any(ord(c) < 32 or ord(c) == 127 for c in url):
         return label
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return label
-    if parts.scheme.lower() not in ("http", "https") or not host:
+        web_url(url)
+    except InvalidURL:
         return label
     return f"<{escape(percent_encode(url, safe=_URL_SAFE))}|{label}>"
 
@@ -265,7 +262,7 @@ class Delivery:
                 nxt = self.outbox.next_time(route.name)
                 if nxt is None:
                     return
-                wait = _seconds_until(nxt)
+                wait = from_iso(nxt).timestamp() - time.time()
                 if time.monotonic() + wait > deadline:
                     return
                 self.stop.wait(max(wait, 0.05))
@@ -340,8 +337,3 @@ class Delivery:
         )
         self._state(self.outbox.retry, item.id, wait_seconds=wait, error=error)
         return "retry"
-
-
-def _seconds_until(iso_time: str) -> float:
-    t = datetime.fromisoformat(iso_time.replace("Z", "+00:00"))
-    return t.timestamp() - time.time()

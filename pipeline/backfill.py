@@ -1,7 +1,7 @@
 """Backfill input (``run.py process``): a JSONL file, one article a line, read line by line.
 
-Every line is read on its own (bytes, UTF-8, JSON, the types of its fields): a bad line is reported
-with its number and reason and the rest are read. A line is ``{"url", "title"?, "published"?,
+Every line is read on its own (bytes, UTF-8 and JSON in ``read``, the types of its fields in
+``queue``): a bad line is reported with its number and reason and the rest are read. A line is ``{"url", "title"?, "published"?,
 "outlet"?, "text" | "html"}``; ``url`` identifies the article (an http(s) URL, or any id such as
 ``reuters:123``; only http(s) URLs become links in alerts); every field is a string or absent.
 A text longer than ``MAX_TEXT_CHARS`` is cut there (the cut is recorded); a line longer than
@@ -29,7 +29,7 @@ _STRINGS = ("title", "published", "outlet", "text", "html")
 @dataclass(frozen=True)
 class Line:
     where: str  # "path:line"
-    record: dict[str, Any] | None
+    record: Any  # the line's JSON value (``queue`` checks its fields), or None with the error
     error: str | None = None
 
 
@@ -50,11 +50,9 @@ def read(path: str | Path) -> Iterator[Line]:
                 yield Line(where, None, f"not UTF-8 (byte {exc.start + 1} of the line)")
                 continue
             try:
-                yield Line(where, record(json.loads(text)))
-            except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                yield Line(
-                    where, None, str(exc) if not isinstance(exc, json.JSONDecodeError) else f"not JSON: {exc}"
-                )
+                yield Line(where, json.loads(text))
+            except json.JSONDecodeError as exc:
+                yield Line(where, None, f"not JSON: {exc}")
 
 
 def record(rec: Any) -> dict[str, Any]:
@@ -74,33 +72,29 @@ def record(rec: Any) -> dict[str, Any]:
     return {"url": url.strip(), **{k: rec[k] for k in _STRINGS if rec.get(k) is not None}}
 
 
+_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
 def _kind(v: Any) -> str:
-    return (
-        "null"
-        if v is None
-        else {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-            type(v), "a number"
-        )
-    )
+    return _KINDS.get(type(v), "a number")
 
 
-def queue(store: Store, records: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
-    """Queue backfill records (``where``, record) with their text (or html, extracted here); returns
-    the (where, reason) of the records refused, each also recorded as a failure."""
+def queue(store: Store, records: Iterable[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """Queue backfill records (``where``, record), each checked by ``record``, with their text (or
+    html, extracted here); returns the (where, reason) of the records refused, each also recorded as
+    a failure."""
     from .extract import extract_article
 
     bad: list[tuple[str, str]] = []
-    for where, rec in records:
+    for where, raw in records:
         try:
-            url = rec["url"]
-            text = rec.get("text")
-            if text is None and rec.get("html") is not None:
+            rec = record(raw)
+            url, text = rec["url"], rec.get("text")
+            if not (text or "").strip():  # the html then (``record`` made sure there is one)
                 ex = extract_article(rec["html"], url=url)
                 text = ex.text
                 rec.setdefault("title", ex.title)
                 rec["published"] = rec.get("published") or ex.published
-            if not text:
-                raise ValueError("neither text nor html")
             if len(text) > MAX_TEXT_CHARS:
                 store.failures.record(
                     "process",
@@ -116,7 +110,7 @@ def queue(store: Store, records: Iterable[tuple[str, dict[str, Any]]]) -> list[t
                 text=text,
                 outlet=rec.get("outlet") or "",
             )
-        except (KeyError, TypeError, ValueError, ExtractionError) as exc:
+        except (ValueError, ExtractionError) as exc:
             store.failures.record("process", where, type(exc).__name__, str(exc))
             bad.append((where, f"{type(exc).__name__}: {exc}"))
     return bad

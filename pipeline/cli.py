@@ -23,6 +23,7 @@ from .logs import setup_logging
 from .vocab import ARTICLE_STAGES, EVENT_TYPES, STATUSES
 
 SECONDS = click.FloatRange(0.1, 86400)  # a tick: from a tenth of a second to a day
+ROW_ID = click.IntRange(1, 2**63 - 1)  # an event's or a story's id: what SQLite can hold
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,7 +78,7 @@ def run(config_path: str | None, tick: float, verbose: bool) -> None:
 
     settings = _settings(config_path)
     setup_logging(settings, verbose)
-    with Pipeline(settings) as p:
+    with Pipeline(settings, holder="tradewire run") as p:
         p.check()
         run_forever(p, tick_seconds=tick)
 
@@ -97,7 +98,7 @@ def once(config_path: str | None, drain: float | None, verbose: bool) -> None:
 
     settings = _settings(config_path)
     setup_logging(settings, verbose)
-    with Pipeline(settings) as p:
+    with Pipeline(settings, holder="tradewire once") as p:
         p.check()
         report = p.run_once(drain_seconds=drain)
     click.echo(report.summary(), err=True)
@@ -118,17 +119,14 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     setup_logging(settings)
     report = CycleReport()
     tty = sys.stderr.isatty()
-    with Pipeline(settings, env={} if no_alerts else None) as p:
+    with Pipeline(settings, env={} if no_alerts else None, holder="tradewire process") as p:
         p.warm()  # models load before the clock starts: the figure below is the work, not the start-up
         started = time.perf_counter()
-        records = []
-        bad = []
-        for line in tqdm(backfill.read(path), desc="queue", unit="line", disable=not tty):
-            if line.record is not None:
-                records.append((line.where, line.record))
-            else:
-                p.store.failures.record("process", line.where, "bad_line", line.error or "")
-                bad.append((line.where, line.error or ""))
+        lines = list(tqdm(backfill.read(path), desc="read", unit="line", disable=not tty))
+        bad = [(line.where, line.error or "") for line in lines if line.record is None]
+        for where, why in bad:
+            p.store.failures.record("process", where, "bad_line", why)
+        records = [(line.where, line.record) for line in lines if line.record is not None]
         bad += p.add_articles(records)
         for where, reason in bad:
             click.echo(f"line {where.rsplit(':', 1)[1]}: skipped: {reason}", err=True)
@@ -141,7 +139,7 @@ def process(config_path: str | None, path: str, no_alerts: bool) -> None:
     rate = report.articles_processed / seconds if seconds > 0 else 0.0
     click.echo(
         report.summary()
-        + (f"; {len(bad)} of {len(bad) + len(records)} lines failed" if bad else "")
+        + (f"; {len(bad)} of {len(lines)} lines failed" if bad else "")
         + f"; {seconds:.1f}s for text to log ({rate:.1f} articles/s, model loading excluded)",
         err=True,
     )
@@ -168,10 +166,11 @@ def _country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
     from .gazetteer import country_names
 
     gaz = _gazetteer(settings.nlp.rules_dir)
-    unknown = [c for c in codes if not country_names(gaz, [c])]
+    names = {c: country_names(gaz, [c]) for c in codes}
+    unknown = [c for c, found in names.items() if not found]
     if unknown:
         raise click.BadParameter(f"unknown country {', '.join(map(repr, unknown))}", param_hint="--country")
-    return country_names(gaz, codes) if codes else []
+    return sorted({n for found in names.values() for n in found})
 
 
 @contextmanager
@@ -214,11 +213,7 @@ def emit(events: list[dict[str, Any]], fmt: str) -> None:
 @click.option("--seen-until", callback=_date_arg, help="First seen on or before (YYYY-MM-DD).")
 @click.option("--min-sources", type=click.IntRange(0, 10**6), help="At least this many independent sources.")
 @click.option("--query", help="Full-text search over evidence, titles and parties.")
-@click.option(
-    "--related",
-    type=click.IntRange(1, 2**63 - 1),
-    help="An event and the other milestones of the same thing.",
-)
+@click.option("--related", type=ROW_ID, help="An event and the other milestones of the same thing.")
 @click.option("--limit", type=click.IntRange(1, 10**9), help="At most this many events.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def events(
@@ -259,7 +254,7 @@ def events(
 
 @main.command()
 @config_option
-@click.argument("event_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("event_id", type=ROW_ID)
 def event(config_path: str | None, event_id: int) -> None:
     """One event in full (JSON), with its related milestones."""
     settings = _settings(config_path)
@@ -273,7 +268,7 @@ def event(config_path: str | None, event_id: int) -> None:
 
 @main.command()
 @config_option
-@click.argument("story_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("story_id", type=ROW_ID)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 def story(config_path: str | None, story_id: int, fmt: str) -> None:
     """A story's coverage: its articles (outlet, date, title) and the events each reports."""

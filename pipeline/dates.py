@@ -56,6 +56,11 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def from_iso(value: str | None) -> datetime | None:
+    """A stored timestamp (``iso``'s form, or any ISO 8601 one) as a datetime; None for none."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
 @functools.lru_cache(maxsize=65536)
 def parse_anchor(value: str | None) -> tuple[date | None, str]:
     """A publication date (ISO date, datetime, YYYY-MM or YYYY) -> (date, granularity)."""

@@ -47,12 +47,12 @@ _DATE_MARKUP = etree.XPath(
 )
 
 
-def _published(tree: Any, url: str | None) -> str | None:
+def _published(tree: Any, url: str | None, date_params: dict[str, Any]) -> str | None:
     """The page's publication date from its metadata alone (no visible text), or None."""
     parts = [etree.tostring(e, encoding="unicode", with_tail=False) for e in _DATE_MARKUP(tree)]
     skeleton = "<html><head></head><body>" + "".join(parts) + "</body></html>"
     try:
-        return htmldate.find_date(skeleton, url=url, **_date_params())
+        return htmldate.find_date(skeleton, url=url, **date_params)
     except Exception:  # a date is a nicety: a page whose markup htmldate cannot read is undated
         return None
 
@@ -89,14 +89,15 @@ def extract_article(html: bytes | str, *, url: str | None = None, max_bytes: int
         elements = sum(1 for _ in tree.iter())
         if elements > MAX_ELEMENTS:  # a news page has a few thousand; this many only slows the pool
             raise ExtractionError("too_many_elements", f"{elements:,} HTML elements (over {MAX_ELEMENTS:,})")
-        published = _published(tree, url)  # before trafilatura, which prunes the tree in place
+        date_params = _date_params()
+        published = _published(tree, url, date_params)  # before trafilatura, which prunes the tree
         doc = trafilatura.bare_extraction(
             tree,
             url=url,
             with_metadata=True,
             include_comments=False,
             include_tables=True,  # trafilatura's default; tables carry tariff schedules
-            date_extraction_params=_date_params(),
+            date_extraction_params=date_params,
             config=CONFIG,
         )
     except ExtractionError:

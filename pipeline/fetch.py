@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -82,6 +82,22 @@ def redact(url: str) -> str:
     except ValueError:
         return "<unparseable URL>"
     return f"{parts.scheme}://{host}/…" if parts.path not in ("", "/") or parts.query else url
+
+
+def web_url(url: str) -> tuple[SplitResult, str, int]:
+    """The parts, host and port of an http(s) URL with a host, or InvalidURL saying what is wrong.
+    Syntax only (no network): what a request, and a link to the page in an alert, may be made of."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"invalid URL: {exc}", url=url) from exc
+    if parts.scheme not in ("http", "https"):
+        raise InvalidURL(f"scheme {parts.scheme!r} is not allowed (only http and https)", url=url)
+    host = parts.hostname
+    if not host:
+        raise InvalidURL("URL has no host", url=url)
+    return parts, host, port or (443 if parts.scheme == "https" else 80)
 
 
 class _RedactURLs(logging.Filter):
@@ -160,17 +176,7 @@ class Fetcher:
 
     def _resolve(self, url: str) -> tuple[str, str, int, str]:
         """Check a URL and its addresses; return (pinned_url, host, port, host_header)."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise InvalidURL(f"invalid URL: {exc}", url=url) from exc
-        if parts.scheme not in ("http", "https"):
-            raise InvalidURL(f"scheme {parts.scheme!r} is not allowed (only http and https)", url=url)
-        host = parts.hostname
-        if not host:
-            raise InvalidURL("URL has no host", url=url)
-        port = port or (443 if parts.scheme == "https" else 80)
+        parts, host, port = web_url(url)
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:

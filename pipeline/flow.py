@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from . import backfill
 from .alerts import Delivery, DeliveryReport, route_matcher, routing_view
 from .config import Settings
-from .dates import utcnow
+from .dates import from_iso, utcnow
 from .dedup import Deduplicator, load_merge_model
 from .errors import ExtractionError, FeedParseError, FetchError, HTTPStatusError, StageError
 from .events import Extractor
@@ -31,7 +31,7 @@ from .fetch import FEED_TYPES, PAGE_TYPES, Fetcher
 from .nlp import Models
 from .records import Article, Decision, EventMention
 from .store import ArticleRow, Store
-from .store.lock import WriterLock, command_name
+from .store.lock import WriterLock
 from .stories import Stories
 
 log = logging.getLogger("tradewire")
@@ -82,13 +82,19 @@ class Pipeline:
     """The stages wired together over one store and one HTTP client. Models load lazily, once."""
 
     def __init__(
-        self, settings: Settings, *, env: Mapping[str, str] | None = None, stop: threading.Event | None = None
+        self,
+        settings: Settings,
+        *,
+        env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
+        holder: str = "tradewire",
     ) -> None:
-        """Opens the log as its one writer (``store.lock``): a log another process writes to is refused."""
+        """Opens the log as its one writer (``store.lock``): a log another process writes to is refused,
+        naming its ``holder`` ("tradewire once")."""
         self.settings = settings
         self.env = env
         self.stop = stop or threading.Event()
-        self.lock = WriterLock(settings.storage.db).acquire(command_name())
+        self.lock = WriterLock(settings.storage.db).acquire(holder)
         try:
             self.store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms)
         except BaseException:
@@ -163,11 +169,7 @@ class Pipeline:
             if self.stop.is_set():
                 break
             st = self.store.feeds.state(feed.name)
-            if (
-                only_due
-                and st.next_poll
-                and datetime.fromisoformat(st.next_poll.replace("Z", "+00:00")) > now
-            ):
+            if only_due and st.next_poll and from_iso(st.next_poll) > now:
                 continue
             self.poll_feed(feed.name, feed.interval_minutes, report)
         self.fetch_articles(report)
@@ -356,7 +358,7 @@ class Pipeline:
 
     # -- backfill -----------------------------------------------------------------------------
 
-    def add_articles(self, records: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    def add_articles(self, records: Iterable[tuple[str, Any]]) -> list[tuple[str, str]]:
         """Queue backfill records (``backfill.queue``); the (where, reason) of those refused."""
         return backfill.queue(self.store, records)
 

@@ -12,14 +12,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .dates import iso, utcnow
+from .dates import from_iso, iso, utcnow
 
 if TYPE_CHECKING:
     from .store import Store
-
-
-def _at(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def problems(
@@ -29,7 +25,7 @@ def problems(
     now = now or utcnow()
     st = store.queries.status()
     out: list[str] = []
-    polled = [p for p in (_at(r["last_polled"]) for r in store.queries.feed_polls()) if p]
+    polled = [p for p in (from_iso(f["last_polled"]) for f in st["feeds"]) if p]
     if settings.feeds:
         window = timedelta(minutes=3 * max(f.interval_minutes for f in settings.feeds))
         last = max(polled, default=None)
@@ -40,11 +36,11 @@ def problems(
     for w in st["webhooks"]:
         if w["state"] == "stopped":
             out.append(f"webhook {w['route']} is stopped: {w['reason']} (resume-alerts once fixed)")
-    oldest = _at(st["oldest_pending_alert"])
+    oldest = from_iso(st["oldest_pending_alert"])
     late = timedelta(seconds=3 * settings.alerts.max_backoff_seconds)
     if oldest is not None and now - oldest > late:
         out.append(f"an alert has been pending since {iso(oldest)} (more than {late})")
-    path = settings.storage.db
+    path = store.path
     if path != ":memory:" and not (
         os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
     ):

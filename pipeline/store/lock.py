@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sys
 from pathlib import Path
 
 from ..dates import iso, utcnow
@@ -27,7 +26,8 @@ class WriterLock:
         self.path = None if db_path == ":memory:" else Path(str(db_path) + ".lock")
         self.fd: int | None = None
 
-    def acquire(self, command: str) -> WriterLock:
+    def acquire(self, holder: str) -> WriterLock:
+        """Take the lock, writing who holds it (``holder``, with the pid and time) into the file."""
         if self.path is None or self.fd is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ class WriterLock:
                 "first; events, status and serve read beside it)"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} ({command}, since {iso(utcnow())})\n".encode(), 0)
+        os.pwrite(fd, f"pid {os.getpid()} ({holder}, since {iso(utcnow())})\n".encode(), 0)
         self.fd = fd
         return self
 
@@ -51,9 +51,3 @@ class WriterLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
-
-
-def command_name() -> str:
-    """What this process is, for the holder line: ``tradewire once``."""
-    args = [a for a in sys.argv[1:2] if not a.startswith("-")]
-    return " ".join(["tradewire", *args]) if args else "tradewire"

@@ -172,10 +172,6 @@ class Queries(Part):
             r["events"] = sorted(e for e in json.loads(r["events"] or "[]") if e is not None)
         return rows
 
-    def feed_polls(self) -> list[dict[str, Any]]:
-        """Each feed's last poll attempt (successful or not)."""
-        return list(self.db.query("select name, last_polled from feeds"))
-
     def relations(self) -> list[str]:
         """The names of the log's tables and views (FTS shadow tables included)."""
         return [
@@ -185,7 +181,7 @@ class Queries(Part):
     def status(self) -> dict[str, Any]:
         feeds = list(
             self.db.query(
-                "select name, url, last_success, last_status, last_error_reason, last_error, last_error_at, error_count, "
+                "select name, url, last_polled, last_success, last_status, last_error_reason, last_error, last_error_at, error_count, "
                 "next_poll, entries_total from feeds order by name"
             )
         )
