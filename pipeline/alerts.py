@@ -10,7 +10,6 @@ from the environment at send time and never logged.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote as percent_encode
 from urllib.parse import urlsplit
 
-from .config import AlertSettings, RouteSettings
+from .config import AlertSettings, ConfigError, RouteSettings, SecretEnv, secret_env
 from .dates import from_iso
 from .errors import AlertStateError, FetchError, HTTPStatusError, InvalidURL
 from .fetch import Fetcher, web_url
@@ -144,8 +143,19 @@ def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def active_routes(settings: AlertSettings, env: Mapping[str, str] | None = None) -> list[RouteSettings]:
-    env = os.environ if env is None else env
-    return [r for r in settings.all_routes() if env.get(r.webhook_env)]
+    """The routes whose webhook URL is set (in its variable, a ``*_FILE`` or a systemd credential)."""
+    env = secret_env(env)
+    return [r for r in settings.all_routes() if webhook_url(r, env)]
+
+
+def webhook_url(route: RouteSettings, env: SecretEnv) -> str:
+    """The route's webhook URL, "" when unset; a secret file that cannot be read is logged (its path,
+    never its content) and leaves the route off."""
+    try:
+        return env.get(route.webhook_env) or ""
+    except ConfigError as exc:
+        log.error("alerts: route %s is off: %s", route.name, exc)
+        return ""
 
 
 def route_matcher(
@@ -215,7 +225,7 @@ class Delivery:
         self.outbox = outbox
         self.queries = queries
         self.fetcher = fetcher
-        self.env = os.environ if env is None else env
+        self.env = secret_env(env)
         self.stop = stop or threading.Event()
         self._last_sent: dict[str, float] = {}
 
@@ -252,7 +262,7 @@ class Delivery:
             ) from exc
 
     def _drain_route(self, route: RouteSettings, deadline: float, report: DeliveryReport) -> None:
-        url = self.env.get(route.webhook_env, "")
+        url = webhook_url(route, self.env)
         while not self.stop.is_set():
             state = self.outbox.webhook_state(route.name)
             if state and state["state"] == "stopped":

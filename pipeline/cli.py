@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .gazetteer import Gazetteer
     from .store import Store
 
-from .config import ConfigError, Settings, load_settings, reference
+from .config import ConfigError, Settings, env_name, load_settings, reference
 from .export import FORMATS, render, render_status
 from .logs import setup_logging
 from .vocab import ARTICLE_STAGES, EVENT_TYPES, STATUSES
@@ -460,14 +460,17 @@ def serve(config_path: str | None, port: int, host: str) -> None:
 @main.command("config")
 @click.option("--markdown", is_flag=True, help="As the README's Markdown table.")
 def config_cmd(markdown: bool) -> None:
-    """Print every setting with its default and help (the README's reference)."""
+    """Print every setting with its default, help and environment variable (the README's reference)."""
     if markdown:
-        click.echo("| key | default | meaning |\n| --- | --- | --- |")
+        click.echo("| key | environment variable | default | meaning |\n| --- | --- | --- | --- |")
     for key, default, help_text in reference():
+        var = "" if "[]" in key else env_name(key)
         if markdown:
-            click.echo(f"| `{key}` | `{default}` | {help_text.replace('|', '/')} |")
+            click.echo(
+                f"| `{key}` | {f'`{var}`' if var else '(file only)'} | `{default}` | {help_text.replace('|', '/')} |"
+            )
         else:
-            click.echo(f"{key} = {default}\n    {help_text}")
+            click.echo(f"{key} = {default}\n    {help_text}" + (f"\n    env: {var}" if var else ""))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,10 @@
 """Settings: every key is declared once here, with its default and help text.
 
-The TOML file given with ``--config`` overrides the defaults; ``tradewire config`` prints the
-reference (the README's configuration table is generated from it).
+The TOML file given with ``--config`` overrides the defaults, and an environment variable named after
+the key overrides the file (``dedup.window_days``: ``TRADEWIRE_DEDUP__WINDOW_DAYS``; the feed and
+route arrays only from the file); ``tradewire config`` prints the reference (the README's
+configuration table is generated from it). Secrets (webhook URLs, the serve token) are never settings:
+``secret_env`` reads each from its variable, a ``*_FILE`` beside it, or a systemd credential.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,19 +280,136 @@ def _validate(settings: Settings) -> Settings:
     return settings
 
 
-def load_settings(path: str | os.PathLike[str] | None) -> Settings:
-    """Read a TOML configuration; built-in defaults when ``path`` is None."""
-    if path is None:
-        return Settings()
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"configuration file not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from exc
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+ENV_PREFIX = "TRADEWIRE_"
+_ARRAYS = ("feeds", "routes")  # arrays of tables: from the file only
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides a setting: ``storage.db`` -> ``TRADEWIRE_STORAGE__DB``."""
+    return ENV_PREFIX + key.upper().replace(".", "__")
+
+
+def _leaves(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field[Any]]]:
+    """(key, field) of every setting an environment variable can set."""
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if dataclasses.is_dataclass(default):
+            yield from _leaves(type(default), f"{prefix}{f.name}.")
+        elif f.name not in _ARRAYS:
+            yield f"{prefix}{f.name}", f
+
+
+def _env_value(var: str, raw: str, f: dataclasses.Field[Any]) -> Any:
+    """A variable's text as the setting's kind, a number within the setting's range."""
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    text = raw.strip()
+    if isinstance(default, bool):
+        flags = {"true": True, "1": True, "yes": True, "on": True}
+        flags |= {"false": False, "0": False, "no": False, "off": False}
+        if text.lower() not in flags:
+            raise ConfigError(f"{var} must be true or false, not {raw!r}")
+        return flags[text.lower()]
+    if isinstance(default, int | float):
+        try:
+            value = int(text) if isinstance(default, int) and text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            raise ConfigError(f"{var} must be a number, not {raw!r}") from None
+        return _number(var, value, type(default), f.metadata.get("range", (0, NUMBER_MAX)))
+    if isinstance(default, tuple):
+        if text.startswith("["):  # a TOML array, as in the file
+            try:
+                return list(tomllib.loads(f"v = {text}")["v"])
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{var}: not a TOML array ({exc})") from None
+        return [x.strip() for x in text.split(",") if x.strip()]  # or comma-separated
+    return raw
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """``data`` (from the file) with every ``TRADEWIRE_SECTION__KEY`` variable set over it. A variable
+    of that shape that names no setting is an error (a typo would otherwise be silently ignored)."""
+    leaves = dict(_leaves(Settings))
+    by_var = {env_name(k): k for k in leaves}
+    for var in sorted(v for v in env if v.startswith(ENV_PREFIX)):
+        key = by_var.get(var)
+        if key is None:
+            if "__" in var:
+                raise ConfigError(f"{var} names no setting (run.py config lists them)")
+            continue  # TRADEWIRE_CONFIG and the like are not settings
+        *tables, name = key.split(".")
+        node = data
+        for t in tables:
+            node = node.setdefault(t, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{'.'.join(tables)} must be a table")
+        node[name] = _env_value(var, env[var], leaves[key])
+    return data
+
+
+def load_settings(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read a TOML configuration (built-in defaults when ``path`` is None), with the environment's
+    ``TRADEWIRE_*`` overrides (``env``: ``os.environ`` unless given)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file not found: {path}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from exc
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    data = _apply_env(data, os.environ if env is None else env)
     return _validate(_build(Settings, data, ""))
+
+
+MAX_SECRET_BYTES = 64 * 1024
+
+
+class SecretEnv(Mapping[str, str]):
+    """The environment as secrets are read from it: ``NAME`` itself; else the file ``NAME_FILE`` names;
+    else ``$CREDENTIALS_DIRECTORY/NAME`` (systemd's ``LoadCredential=NAME:/path``). A file's trailing
+    newline is dropped. A secret file that cannot be read is a ConfigError naming the file, never its
+    content."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def __getitem__(self, name: str) -> str:
+        if self.env.get(name):
+            return self.env[name]
+        path = self.env.get(f"{name}_FILE", "")
+        if not path and self.env.get("CREDENTIALS_DIRECTORY"):
+            cred = Path(self.env["CREDENTIALS_DIRECTORY"]) / name
+            path = str(cred) if cred.is_file() else ""
+        if not path:
+            raise KeyError(name)
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_SECRET_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path} ({exc.strerror})") from None
+        if len(raw) > MAX_SECRET_BYTES:
+            raise ConfigError(f"{name}_FILE: {path} is larger than {MAX_SECRET_BYTES} bytes, not a secret")
+        try:
+            value = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}_FILE: {path} is not UTF-8 text") from None
+        if not value:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
+
+
+def secret_env(env: Mapping[str, str] | None = None) -> SecretEnv:
+    """``env`` (``os.environ`` unless given) read as secrets are; a SecretEnv stays as it is."""
+    env = os.environ if env is None else env
+    return env if isinstance(env, SecretEnv) else SecretEnv(env)
 
 
 def _toml_value(name: str, value: Any) -> str:
@@ -308,7 +429,8 @@ def _toml_value(name: str, value: Any) -> str:
 
 
 def reference() -> list[tuple[str, str, str]]:
-    """(key, default, help) for every setting, in declaration order."""
+    """(key, default, help) for every setting, in declaration order (``env_name(key)`` overrides it,
+    except inside the ``[]`` arrays)."""
     rows: list[tuple[str, str, str]] = []
 
     def walk(cls: type, prefix: str) -> None:

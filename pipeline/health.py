@@ -8,6 +8,8 @@ the longest delivery backoffs; the log cannot be written (file, folder or lock).
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,3 +55,22 @@ def problems(
         "outbox": st["outbox"],
     }
     return out, seen
+
+
+def notify(state: str, env: Mapping[str, str] | None = None) -> bool:
+    """Tell systemd (``Type=notify``, ``WatchdogSec=``) how the daemon is: ``READY=1``, ``WATCHDOG=1``
+    after every cycle, ``STATUS=...``, ``STOPPING=1``; a datagram to ``$NOTIFY_SOCKET`` (a local socket,
+    not the network), as sd_notify(3) sends it. False when not run by systemd or the socket is gone:
+    the daemon never stops over it."""
+    addr = (os.environ if env is None else env).get("NOTIFY_SOCKET", "")
+    if not addr or addr[0] not in "/@":
+        return False
+    if addr[0] == "@":  # an abstract socket
+        addr = "\0" + addr[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+            s.connect(addr)
+            s.sendall(state.encode("utf-8", "replace")[:4096])
+        return True
+    except OSError:
+        return False

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .flow import Pipeline
+from .health import notify
 
 log = logging.getLogger("tradewire")
 
@@ -40,8 +41,11 @@ def run_forever(pipeline: Pipeline, tick_seconds: float = 30.0) -> None:
             report = pipeline.run_once(only_due=True, drain_seconds=min(tick_seconds, 10.0))
             if report.feeds_polled or report.articles_processed or report.alerts.sent or report.feeds_failed:
                 log.info("cycle: %s", report.summary())
+                notify(f"STATUS=last cycle {datetime.now().astimezone():%H:%M:%S}: {report.summary()}"[:400])
         except Exception:  # the daemon never dies of one bad cycle
             log.exception("cycle failed; the next tick retries")
+            notify("STATUS=the last cycle failed; the next tick retries (see the log)")
+        notify("WATCHDOG=1")  # a cycle ended: the watchdog restarts a daemon stuck inside one
 
     sched = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(1)},
@@ -54,9 +58,11 @@ def run_forever(pipeline: Pipeline, tick_seconds: float = 30.0) -> None:
     log.info(
         "tradewire daemon started: %d feeds, tick every %.0fs", len(pipeline.settings.feeds), tick_seconds
     )
+    notify(f"READY=1\nSTATUS=polling {len(pipeline.settings.feeds)} feeds, a tick every {tick_seconds:g}s")
     try:
         while not stop.wait(1.0):
             pass
     finally:
+        notify("STOPPING=1")
         sched.shutdown(wait=True)
         log.info("tradewire daemon stopped")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import ServeSettings, Settings
+from .config import ServeSettings, Settings, secret_env
 from .errors import ConfigError
 from .store import Store
 
@@ -235,7 +235,8 @@ def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 800
         import datasette  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise SystemExit("Datasette is not installed: pip install -e '.[datasette]'") from exc
-    check_host(host, settings.serve, os.environ)
+    secrets = secret_env()
+    check_host(host, settings.serve, secrets)
     store = Store.open(settings.storage.db, create=False)  # a log that exists; migrations applied
     tables = store.queries.relations()
     store.close()
@@ -251,6 +252,9 @@ def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 800
             "TRADEWIRE_SERVE_MAX_BYTES": str(int(settings.serve.max_response_mb * 1_000_000)),
             "TRADEWIRE_SERVE_TOKEN_ENV": settings.serve.token_env,
         }
+        token = secrets.get(settings.serve.token_env)
+        if token:  # read from a file or a credential: the guard reads it from its variable
+            env[settings.serve.token_env] = token
         child = subprocess.Popen(
             serve_command(settings, host, port, str(meta), str(plugins)),
             cwd=db.parent,

@@ -388,3 +388,46 @@ def test_a_disk_that_fills_mid_send_never_repeats_a_post(small_disk, caplog):
     finally:
         catcher.stop()
         s.close()
+
+
+def test_a_webhook_url_read_from_a_file_or_credential_delivers_and_never_reaches_a_log(tmp_path, caplog):
+    """Operators keep the webhook out of the environment: ``SLACK_WEBHOOK_URL_FILE`` or a systemd
+    credential. A file that cannot be read turns the route off with its path logged, not its content."""
+    catcher = SlackCatcher().start()
+    try:
+        store = _store_with_alerts(tmp_path, n=2)
+        fetcher = Fetcher(NetworkSettings(allow_hosts=(catcher.host_port,)))
+        settings = AlertSettings(min_interval_seconds=0.0)
+        hook = tmp_path / "hook"
+        hook.write_text(catcher.url + "\n")
+        hook.chmod(0o600)
+        caplog.set_level(logging.DEBUG)
+        sent = Delivery(
+            settings, store.outbox, store.queries, fetcher, env={"SLACK_WEBHOOK_URL_FILE": str(hook)}
+        )
+        assert sent.deliver(drain_seconds=5).sent == 2
+        assert len(catcher.delivered) == 2
+        assert catcher.url not in caplog.text and urlsplit(catcher.url).path not in caplog.text
+
+        (tmp_path / "b").mkdir()
+        store2 = _store_with_alerts(tmp_path / "b", n=1)
+        creds = tmp_path / "creds"
+        creds.mkdir()
+        (creds / "SLACK_WEBHOOK_URL").write_text(catcher.url)
+        env = {"CREDENTIALS_DIRECTORY": str(creds)}
+        assert (
+            Delivery(settings, store2.outbox, store2.queries, fetcher, env=env).deliver(drain_seconds=5).sent
+            == 1
+        )
+        assert len(catcher.delivered) == 3
+
+        (tmp_path / "c").mkdir()
+        store3 = _store_with_alerts(tmp_path / "c", n=1)
+        caplog.clear()
+        env = {"SLACK_WEBHOOK_URL_FILE": str(tmp_path / "no-such-file")}
+        report = Delivery(settings, store3.outbox, store3.queries, fetcher, env=env).deliver(drain_seconds=0)
+        assert report.sent == 0 and len(catcher.delivered) == 3
+        assert "route slack is off: SLACK_WEBHOOK_URL_FILE: cannot read" in caplog.text
+        assert store3.db["outbox"].count_where("state = 'pending'") == 1  # kept for when the file is fixed
+    finally:
+        catcher.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,103 @@ def test_a_misnamed_spacy_model_stops_once_and_process_in_one_line(tmp_path):
         assert res.stderr.strip().splitlines() == [
             "Error: spaCy model 'en_core_web_nosuch' (nlp.spacy_model) is not installed: pip install it, or fix the name"
         ]
+
+
+def test_environment_variables_override_the_file_and_the_defaults(tmp_path):
+    p = tmp_path / "tw.toml"
+    p.write_text('[dedup]\nwindow_days = 30\n[alerts.slack]\nstatuses = ["done"]\n')
+    env = {
+        "TRADEWIRE_DEDUP__WINDOW_DAYS": "9",  # over the file
+        "TRADEWIRE_STORAGE__DB": str(tmp_path / "env.db"),  # over the default
+        "TRADEWIRE_NETWORK__ALLOW_PRIVATE": "yes",
+        "TRADEWIRE_NETWORK__ALLOW_HOSTS": "127.0.0.1:8080, 127.0.0.1:9090",
+        "TRADEWIRE_ALERTS__SLACK__TYPES": '["sanctions_listing", "sanctions_removal"]',
+        "TRADEWIRE_LOG_FORMAT": "json",
+        "TRADEWIRE_CONFIG": str(p),  # not a setting: the CLI's option
+    }
+    s = load_settings(p, env=env)
+    assert s.dedup.window_days == 9 and isinstance(s.dedup.window_days, int)
+    assert s.storage.db == str(tmp_path / "env.db")
+    assert s.network.allow_private is True
+    assert s.network.allow_hosts == ("127.0.0.1:8080", "127.0.0.1:9090")
+    assert s.alerts.slack.types == ("sanctions_listing", "sanctions_removal")
+    assert s.alerts.slack.statuses == ("done",)  # the file's, untouched
+    assert s.log_format == "json"
+    assert load_settings(p, env={}).dedup.window_days == 30
+
+
+@pytest.mark.parametrize(
+    "var, value, says",
+    [
+        ("TRADEWIRE_DEDUP__WINDOW_DAYS", "3.5", "TRADEWIRE_DEDUP__WINDOW_DAYS must be a whole number"),
+        ("TRADEWIRE_DEDUP__SIMILARITY", "high", "TRADEWIRE_DEDUP__SIMILARITY must be a number, not 'high'"),
+        (
+            "TRADEWIRE_NETWORK__PER_HOST",
+            "0",
+            "TRADEWIRE_NETWORK__PER_HOST must be a whole number from 1 to 64",
+        ),
+        (
+            "TRADEWIRE_NETWORK__ALLOW_PRIVATE",
+            "maybe",
+            "TRADEWIRE_NETWORK__ALLOW_PRIVATE must be true or false",
+        ),
+        ("TRADEWIRE_ALERTS__SLACK__TYPES", "[1,", "TRADEWIRE_ALERTS__SLACK__TYPES: not a TOML array"),
+        ("TRADEWIRE_ALERTS__SLACK__TYPES", "earnings", "unknown event type 'earnings'"),
+        ("TRADEWIRE_DEDUP__WINDOWDAYS", "3", "TRADEWIRE_DEDUP__WINDOWDAYS names no setting"),
+        ("TRADEWIRE_FEEDS__URL", "https://x.test/f", "TRADEWIRE_FEEDS__URL names no setting"),
+    ],
+)
+def test_a_bad_environment_override_is_one_line_naming_the_variable(var, value, says):
+    from conftest import run_cli
+
+    res = run_cli("status", env={var: value, "TRADEWIRE_STORAGE__DB": "/nonexistent/x.db"}, timeout=60)
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+    assert says in res.stderr, res.stderr
+    lines = [x for x in res.stderr.splitlines() if x.strip() and not x.startswith(("Usage:", "Try "))]
+    assert len(lines) == 1, res.stderr
+
+
+def test_the_cli_reads_its_log_from_the_environment(tmp_path):
+    """An operator who sets TRADEWIRE_STORAGE__DB gets that log from every command."""
+    from conftest import run_cli
+
+    from pipeline.store import Store
+
+    db = tmp_path / "from-env.db"
+    Store.open(db).close()
+    res = run_cli("status", "--json", env={"TRADEWIRE_STORAGE__DB": str(db)}, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["database"] == str(db)
+
+
+def test_every_setting_but_the_arrays_has_a_documented_variable():
+    from pipeline.config import env_name
+
+    readme = (ROOT / "README.md").read_text()
+    keys = [k for k, _d, _h in reference()]
+    for key in keys:
+        if "[]" not in key:
+            assert f"`{env_name(key)}`" in readme, f"README does not name {env_name(key)}"
+    assert len({env_name(k) for k in keys}) == len(keys)  # one variable per setting
+
+
+def test_secrets_come_from_the_variable_a_file_or_a_systemd_credential(tmp_path):
+    from pipeline.config import SecretEnv
+
+    (tmp_path / "hook").write_text("https://hooks.test/from-file\n")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "SLACK_WEBHOOK_URL").write_text("https://hooks.test/from-credential")
+    assert SecretEnv({"SLACK_WEBHOOK_URL": "https://hooks.test/direct"})["SLACK_WEBHOOK_URL"].endswith(
+        "direct"
+    )
+    by_file = SecretEnv(
+        {"SLACK_WEBHOOK_URL_FILE": str(tmp_path / "hook"), "CREDENTIALS_DIRECTORY": str(creds)}
+    )
+    assert by_file["SLACK_WEBHOOK_URL"] == "https://hooks.test/from-file"  # the newline dropped
+    assert SecretEnv({"CREDENTIALS_DIRECTORY": str(creds)})["SLACK_WEBHOOK_URL"].endswith("from-credential")
+    assert SecretEnv({"CREDENTIALS_DIRECTORY": str(creds)}).get("OTHER") is None
+    (tmp_path / "empty").write_text("\n")
+    assert SecretEnv({"SLACK_WEBHOOK_URL_FILE": str(tmp_path / "empty")}).get("SLACK_WEBHOOK_URL") is None
+    with pytest.raises(ConfigError, match=r"SLACK_WEBHOOK_URL_FILE: cannot read .*missing"):
+        SecretEnv({"SLACK_WEBHOOK_URL_FILE": str(tmp_path / "missing")}).get("SLACK_WEBHOOK_URL")

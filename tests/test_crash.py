@@ -182,3 +182,34 @@ def _state(pid: int) -> str:
             return next((line for line in fh if line.startswith("State:")), "").lower()
     except OSError:
         return "zombie"
+
+
+def test_the_daemon_tells_systemd_it_is_ready_feeds_the_watchdog_and_says_it_stops(
+    tmp_path, demo_site, slack
+):
+    """``Type=notify`` and ``WatchdogSec=`` in deploy/tradewire.service: the daemon sends READY=1 once it
+    runs, WATCHDOG=1 after every cycle, a STATUS line, and STOPPING=1 on SIGTERM, over a real
+    NOTIFY_SOCKET as systemd listens on it."""
+    import socket
+
+    config = demo_config(tmp_path, demo_site, slack)
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(120)
+    got: list[str] = []
+    proc = _daemon(config, {"NOTIFY_SOCKET": path})
+    try:
+        while sum(m == "WATCHDOG=1" for m in got) < 3:
+            got.append(sock.recv(4096).decode())
+        assert got.index(next(m for m in got if m.startswith("READY=1"))) < got.index("WATCHDOG=1")
+        assert any(m.startswith("STATUS=") or "\nSTATUS=" in m for m in got)
+        proc.send_signal(signal.SIGTERM)
+        sock.settimeout(60)
+        while "STOPPING=1" not in got:
+            got.append(sock.recv(4096).decode())
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
