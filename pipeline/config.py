@@ -245,7 +245,7 @@ def _number(key: str, value: Any, kind: type, bounds: tuple[float, float]) -> An
     return kind(value)
 
 
-def _feed_url(name: str, url: str) -> None:
+def check_feed_url(name: str, url: str) -> None:
     try:
         parts = urlsplit(url)
         host, _ = parts.hostname, parts.port  # .port raises on a bad port
@@ -264,7 +264,7 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError("every [[feeds]] entry needs a name and a url")
         if f.category not in ("crypto", "trade"):
             raise ConfigError(f"feed {f.name}: category must be crypto or trade")
-        _feed_url(f.name, f.url)
+        check_feed_url(f.name, f.url)
     route_names = [r.name for r in settings.alerts.all_routes()]
     if len(route_names) != len(set(route_names)):
         raise ConfigError("alert route names must be unique (give each [[alerts.routes]] a name)")

@@ -28,6 +28,7 @@ LAYERS = {
         "fetch",
         "feeds",
         "backfill",
+        "opml",
         "extract",
         "nlp",
         "events",
