@@ -159,14 +159,20 @@ def webhook_url(route: RouteSettings, env: SecretEnv) -> str:
 
 
 def route_matcher(
-    settings: AlertSettings, gazetteer: Gazetteer | None, env: Mapping[str, str] | None = None
+    settings: AlertSettings,
+    gazetteer: Gazetteer | None,
+    env: Mapping[str, str] | None = None,
+    watched: Mapping[str, list[str]] | None = None,
 ) -> Callable[[dict[str, Any]], list[str]]:
-    """A function naming the routes a new event alerts on."""
+    """A function naming the routes a new event alerts on. A route's watch-list is its configured
+    ``entities`` and the ones ``watched`` (the log's, ``run.py watch``) gives it, each with every
+    alias the gazetteer knows; a route with a watch-list alerts only events naming one of them."""
     routes = active_routes(settings, env)
+    watched = watched or {}
 
     def watch(route: RouteSettings) -> set[str]:
         names: set[str] = set()
-        for n in route.entities:
+        for n in (*route.entities, *watched.get(route.name, ())):
             names.update(x.lower() for x in (gazetteer.names_for(n) if gazetteer else [n]))
         return names
 

@@ -276,7 +276,9 @@ class Pipeline:
 
     def process_articles(self, report: CycleReport) -> None:
         """Every fetched article, in batches through the NLP stage, then one by one through the step."""
-        routes_for = route_matcher(self.settings.alerts, self.models.gazetteer, self.env)
+        routes_for = route_matcher(
+            self.settings.alerts, self.models.gazetteer, self.env, self.store.watches.by_route()
+        )
         while not self.stop.is_set():
             rows = self.store.articles.due("fetched", limit=PROCESS_BATCH)
             if not rows:

@@ -15,6 +15,7 @@ PINNED = [
     "m008_story",
     "m009_merge_score",
     "m010_outbox_claim",
+    "m011_watches",
 ]
 
 

@@ -87,11 +87,11 @@ def country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
 
 
 @contextmanager
-def opened(settings: Settings) -> Iterator[Store]:
-    """The log, opened for one command and closed after it."""
+def opened(settings: Settings, create: bool = False) -> Iterator[Store]:
+    """The log, opened for one command and closed after it (a missing one is an error unless ``create``)."""
     from ..store import Store
 
-    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms, create=False)
+    store = Store.open(settings.storage.db, busy_timeout_ms=settings.storage.busy_timeout_ms, create=create)
     try:
         yield store
     finally:

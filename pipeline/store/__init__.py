@@ -3,7 +3,7 @@
 Small parts share one connection, each handed to the stage that needs it (so a stage's dependency on
 storage shows in its constructor): ``feeds`` (polling state, entries), ``articles`` (the queue),
 ``events`` (dedup candidates and the commit), ``outbox`` (alerts, webhooks), ``queries`` (read only:
-the export contract, filters, status, backup) and ``failures``. The schema changes only through the
+the export contract, filters, status, backup), ``watches`` (watch-lists) and ``failures``. The schema changes only through the
 migrations in ``migrations``. One writer, short transactions, WAL and a busy timeout; an article's
 events, sources and alert outbox rows are written in one transaction, so a crash leaves either all of
 it or none.
@@ -24,6 +24,7 @@ from .feeds import FeedState, FeedStore
 from .migrations import migrations
 from .outbox import OutboxItem, OutboxStore
 from .queries import Queries
+from .watches import WatchStore
 
 DatabaseError = sqlean.DatabaseError  # what a damaged log raises past opening it
 
@@ -51,6 +52,7 @@ class Store:
         self.outbox = OutboxStore(db, self.failures)
         self.events = EventStore(db, self.articles, self.outbox)
         self.queries = Queries(db, path)
+        self.watches = WatchStore(db)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000, create: bool = True) -> Store:

@@ -278,3 +278,22 @@ def m010_outbox_claim(db: Database) -> None:
     delivery cannot be recorded is never repeated, and a claim left by a dead process is parked as
     uncertain instead of being sent a second time."""
     db["outbox"].add_column("claimed_at", str)
+
+
+@migrations()
+def m011_watches(db: Database) -> None:
+    """Watch-lists kept in the log (``run.py watch``), per alert route, beside the configuration's:
+    the name as given, the canonical entity it resolves to, who added it and when."""
+    db.execute(
+        """
+        create table if not exists watches (
+            id integer primary key,
+            route text not null,
+            entity text not null,
+            canonical text not null,
+            added_by text,
+            added_at text not null,
+            unique (route, canonical collate nocase)
+        )
+        """
+    )
