@@ -183,6 +183,16 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    host: str = setting(
+        "127.0.0.1",
+        "Address of the daemon's Prometheus endpoint (/metrics); another than loopback shows feed names "
+        "and queue sizes to that network.",
+    )
+    port: int = setting(9464, "Port of the Prometheus endpoint; 0 turns it off.", maximum=65535)
+
+
+@dataclass(frozen=True)
 class Settings:
     storage: StorageSettings = setting(StorageSettings(), "[storage]")
     network: NetworkSettings = setting(NetworkSettings(), "[network]")
@@ -191,6 +201,7 @@ class Settings:
     nlp: NlpSettings = setting(NlpSettings(), "[nlp]")
     dedup: DedupSettings = setting(DedupSettings(), "[dedup]")
     serve: ServeSettings = setting(ServeSettings(), "[serve]: the analyst UI (run.py serve).")
+    metrics: MetricsSettings = setting(MetricsSettings(), "[metrics]: the daemon's Prometheus endpoint.")
     log_format: str = setting("text", 'Log format: "text" or "json".')
 
 

@@ -17,7 +17,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
@@ -133,6 +133,8 @@ class Fetcher:
         )
         self._host_locks: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
+        # told each request's kind ("feed", "page", "webhook") and seconds, however it ended (metrics)
+        self.observe: Callable[[str, float], None] | None = None
 
     def __enter__(self) -> Fetcher:
         return self
@@ -159,11 +161,23 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return self._request("GET", url, headers=headers, accept=tuple(accept))
+        accept = tuple(accept)
+        kind = "feed" if accept == FEED_TYPES else "page"
+        return self._timed(kind, self._request, "GET", url, headers=headers, accept=accept)
 
     def post_json(self, url: str, payload: Any) -> Response:
         """POST a JSON body (webhooks). Never follows redirects to another host's secret URL."""
-        return self._request("POST", url, json=payload, accept=None, log_url=redact(url))
+        return self._timed(
+            "webhook", self._request, "POST", url, json=payload, accept=None, log_url=redact(url)
+        )
+
+    def _timed(self, kind: str, request: Callable[..., Response], *args: Any, **kw: Any) -> Response:
+        t0 = time.monotonic()
+        try:
+            return request(*args, **kw)
+        finally:
+            if self.observe is not None:
+                self.observe(kind, time.monotonic() - t0)
 
     # -- internals ------------------------------------------------------------------------------
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from datetime import datetime
 from typing import Any
 
 from .flow import Pipeline
 from .health import notify
+from .metrics import Metrics
 
 log = logging.getLogger("tradewire")
 
@@ -34,17 +36,23 @@ def run_forever(pipeline: Pipeline, tick_seconds: float = 30.0) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    metrics = Metrics(pipeline.settings)
+    pipeline.fetcher.observe = metrics.observe_fetch
+
     def tick() -> None:
         if stop.is_set():
             return
+        t0, ok = time.perf_counter(), False
         try:
             report = pipeline.run_once(only_due=True, drain_seconds=min(tick_seconds, 10.0))
             if report.feeds_polled or report.articles_processed or report.alerts.sent or report.feeds_failed:
                 log.info("cycle: %s", report.summary())
                 notify(f"STATUS=last cycle {datetime.now().astimezone():%H:%M:%S}: {report.summary()}"[:400])
+            ok = True
         except Exception:  # the daemon never dies of one bad cycle
             log.exception("cycle failed; the next tick retries")
             notify("STATUS=the last cycle failed; the next tick retries (see the log)")
+        metrics.cycle(time.perf_counter() - t0, ok)
         notify("WATCHDOG=1")  # a cycle ended: the watchdog restarts a daemon stuck inside one
 
     sched = BackgroundScheduler(
@@ -54,6 +62,7 @@ def run_forever(pipeline: Pipeline, tick_seconds: float = 30.0) -> None:
     sched.add_job(
         tick, IntervalTrigger(seconds=tick_seconds), next_run_time=datetime.now().astimezone(), id="tick"
     )
+    metrics.start()
     sched.start()
     log.info(
         "tradewire daemon started: %d feeds, tick every %.0fs", len(pipeline.settings.feeds), tick_seconds
@@ -65,4 +74,5 @@ def run_forever(pipeline: Pipeline, tick_seconds: float = 30.0) -> None:
     finally:
         notify("STOPPING=1")
         sched.shutdown(wait=True)
+        metrics.stop()
         log.info("tradewire daemon stopped")

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,20 @@ def demo_config(tmp_path: Path, site, slack=None, extra: str = "") -> Path:
         feeds=[("ledger", site.feed_url("ledger"), "crypto"), ("desk", site.feed_url("desk"), "trade")],
         allow_hosts=allow,
         extra=extra,
+    )
+
+
+def start_daemon(config: Path, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen:
+    """``run.py run`` on ``config`` with a half-second tick, as its own process (the caller stops it)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
+    full_env.update(env or {})
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "run", "--config", str(config), "--tick", "0.5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        cwd=ROOT,
+        **popen,
     )
 
 

@@ -6,22 +6,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
-from conftest import ROOT, demo_config, run_cli
+from conftest import demo_config, run_cli, start_daemon
 
 
 def _daemon(config, env) -> subprocess.Popen:
-    full_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
-    full_env.update(env)
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "run", "--config", str(config), "--tick", "0.5"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=full_env,
-        cwd=ROOT,
-    )
+    return start_daemon(config, env)
 
 
 def _query(db, sql):
@@ -147,15 +138,7 @@ def test_sigterm_to_the_process_group_stops_the_daemon_and_its_workers(tmp_path,
     its item and exits within the unit's stop timeout, and no extraction worker is left behind."""
     config = demo_config(tmp_path, demo_site, slack)
     db = tmp_path / "tw.db"
-    full_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "run", "--config", str(config), "--tick", "0.5"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=full_env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    proc = start_daemon(config, start_new_session=True)
     try:
         assert _wait_for(db, "select count(*) from articles where state in ('fetched', 'done')")
         workers = _descendants(proc.pid)

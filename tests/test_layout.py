@@ -38,7 +38,7 @@ LAYERS = {
         "alerts",
         "export",
     },
-    "wiring": {"flow", "evaluation", "training", "serve", "demo", "health"},
+    "wiring": {"flow", "evaluation", "training", "serve", "demo", "health", "metrics"},
     "top": {"scheduler", "cli"},
 }
 ORDER = ["bottom", "stages", "wiring", "top"]

@@ -201,12 +201,16 @@ class Queries(Part):
             )
         )
         failures = list(self.db.query("select * from failures order by id desc limit 20"))
-        events = self.one("select count(*) as n from events")["n"]
+        by_type = {
+            r["type"]: r["n"] for r in self.db.query("select type, count(*) as n from events group by type")
+        }
+        events = sum(by_type.values())
         size = sum(os.path.getsize(self.path + s) for s in ("", "-wal") if os.path.exists(self.path + s))
         return {
             "database": self.path,
             "database_bytes": size,
             "events": events,
+            "events_by_type": by_type,
             "feeds": feeds,
             "articles": queue,
             "outbox": outbox,
