@@ -79,8 +79,9 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Block Kit message with a plain-text fallback, within Slack's limits."""
+def build_message(event: Mapping[str, Any], ui_url: str = "") -> dict[str, Any]:
+    """Block Kit message with a plain-text fallback, within Slack's limits; with ``ui_url`` (the
+    analyst UI's address) the event's page and the Atom feed of its type and authority are linked."""
     label = TYPE_LABEL.get(event["type"], event["type"])
     actors = ", ".join(event.get("actors") or []) or "unknown authority"
     targets = event.get("targets") or []
@@ -136,9 +137,14 @@ def build_message(event: Mapping[str, Any]) -> dict[str, Any]:
                 "text": {"type": "mrkdwn", "text": _cut("*Sources*\n" + "\n".join(links), MAX_SECTION)},
             }
         )
-    blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"tradewire event #{event['id']}"}]}
-    )
+    footer = f"tradewire event #{event['id']}"
+    base = ui_url.rstrip("/")
+    if base:  # a link is made only of a plain http(s) URL (``link``); else the footer stays text
+        feed = f"{base}/feeds/events.atom?type={percent_encode(event['type'])}" + "".join(
+            f"&entity={percent_encode(a, safe='')}" for a in (event.get("actors") or [])[:1]
+        )
+        footer = f"{link(base + '/event/' + str(event['id']), footer)} · {link(feed, 'feed of these')}"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return {"text": _cut(fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
 
 
@@ -313,7 +319,7 @@ class Delivery:
                 return "taken"
             self._state(self.outbox.parked, item.id, reason="event no longer exists")
             return "parked"
-        payload = build_message(event)
+        payload = build_message(event, self.settings.ui_url)
         if not self._state(self.outbox.claim, item.id):
             return "taken"  # no longer pending: another process has it
         self._last_sent[route.name] = time.monotonic()

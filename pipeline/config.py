@@ -101,6 +101,11 @@ class AlertSettings:
         0.0, "Hold a new alert this long before its first attempt (time for a quick correction to land)."
     )
     max_backoff_seconds: float = setting(600.0, "Longest wait between delivery retries.")
+    ui_url: str = setting(
+        "",
+        "Address of the analyst UI (run.py serve) as readers of the alerts reach it, e.g. "
+        '"https://tradewire.example.org"; when set, each alert links to its event and its feed there.',
+    )
     claim_timeout_seconds: float = setting(
         300.0,
         "An alert claimed for sending this long ago and never recorded as sent (its process died "
@@ -256,14 +261,15 @@ def _number(key: str, value: Any, kind: type, bounds: tuple[float, float]) -> An
     return kind(value)
 
 
-def check_feed_url(name: str, url: str) -> None:
+def check_url(what: str, url: str) -> None:
+    """``url`` is an http(s) URL with a host, else a ConfigError naming ``what`` ("feed x: url")."""
     try:
         parts = urlsplit(url)
         host, _ = parts.hostname, parts.port  # .port raises on a bad port
     except ValueError as exc:
-        raise ConfigError(f"feed {name}: url {url!r} is not a URL ({exc})") from None
+        raise ConfigError(f"{what} {url!r} is not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"feed {name}: url must be an http(s) URL with a host, not {url!r}")
+        raise ConfigError(f"{what} must be an http(s) URL with a host, not {url!r}")
 
 
 def _validate(settings: Settings) -> Settings:
@@ -275,7 +281,7 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError("every [[feeds]] entry needs a name and a url")
         if f.category not in ("crypto", "trade"):
             raise ConfigError(f"feed {f.name}: category must be crypto or trade")
-        check_feed_url(f.name, f.url)
+        check_url(f"feed {f.name}: url", f.url)
     route_names = [r.name for r in settings.alerts.all_routes()]
     if len(route_names) != len(set(route_names)):
         raise ConfigError("alert route names must be unique (give each [[alerts.routes]] a name)")
@@ -286,6 +292,8 @@ def _validate(settings: Settings) -> Settings:
         for s in r.statuses:
             if s not in STATUSES:
                 raise ConfigError(f"route {r.name}: unknown status {s!r}")
+    if settings.alerts.ui_url:
+        check_url("alerts.ui_url", settings.alerts.ui_url)
     if settings.log_format not in ("text", "json"):
         raise ConfigError("log_format must be text or json")
     return settings

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
-from .config import FeedSettings, check_feed_url
+from .config import FeedSettings, check_url
 from .errors import ConfigError, TradewireError
 
 MAX_BYTES = 5_000_000
@@ -106,7 +106,7 @@ def import_feeds(
         text = str(o.get("text") or "").strip()
         title = str(o.get("title") or text).strip()
         try:
-            check_feed_url(title or url, url)
+            check_url(f"feed {title or url}: url", url)
         except ConfigError as exc:
             skipped.append(f"{title or url}: {exc}")
             continue

@@ -150,6 +150,65 @@ def asgi_wrapper(datasette):
     return wrap
 """
 
+# Feeds of events (pipeline/webfeeds.py) as Datasette routes; the log read on a read-only connection
+# of each request's own, off the event loop.
+FEEDS_PLUGIN = """
+import asyncio, os
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from pipeline import webfeeds
+from pipeline.gazetteer import Gazetteer
+
+MAX_ROWS = int(os.environ.get("TRADEWIRE_SERVE_MAX_ROWS", "500"))
+RULES = os.environ.get("TRADEWIRE_SERVE_RULES", "")
+_GAZ = []
+
+
+def _gazetteer():
+    if not _GAZ:
+        _GAZ.append(Gazetteer.load(RULES) if RULES else None)
+    return _GAZ[0]
+
+
+async def _events(request, datasette):
+    params = {k: request.args.getlist(k) for k in request.args.keys()}
+    q = webfeeds.parse_query(params, MAX_ROWS)
+    gaz = await asyncio.to_thread(_gazetteer)
+    db = datasette.get_database()
+    return db, q, await asyncio.to_thread(webfeeds.read_events, db.path, q, gaz)
+
+
+async def atom(request, datasette):
+    try:
+        db, q, events = await _events(request, datasette)
+    except ValueError as exc:
+        return Response.text(str(exc) + "\\n", status=400)
+    base = datasette.absolute_url(request, "/").rstrip("/")
+    body = webfeeds.atom(events, q, base_url=base, self_url=datasette.absolute_url(request, request.full_path), db_name=db.name)
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+async def jsonl(request, datasette):
+    try:
+        _db, _q, events = await _events(request, datasette)
+    except ValueError as exc:
+        return Response.text(str(exc) + "\\n", status=400)
+    return Response(webfeeds.jsonl(events), content_type="application/x-ndjson; charset=utf-8")
+
+
+async def event(request, datasette):
+    return Response.redirect(f"/{datasette.get_database().name}/events/{int(request.url_vars['id'])}")
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/feeds/events\\.atom$", atom),
+        (r"^/feeds/events\\.jsonl$", jsonl),
+        (r"^/event/(?P<id>[0-9]{1,18})$", event),
+    ]
+"""
+
 
 def metadata(db_name: str, tables: list[str], serve: ServeSettings) -> dict[str, Any]:
     """Datasette metadata: descriptions, facets, canned queries, and every table that is not the
@@ -247,10 +306,13 @@ def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 800
         plugins = Path(tmp) / "plugins"
         plugins.mkdir()
         (plugins / "tradewire_guard.py").write_text(GUARD_PLUGIN, encoding="utf-8")
+        (plugins / "tradewire_feeds.py").write_text(FEEDS_PLUGIN, encoding="utf-8")
         env = {
             **os.environ,
             "TRADEWIRE_SERVE_MAX_BYTES": str(int(settings.serve.max_response_mb * 1_000_000)),
             "TRADEWIRE_SERVE_TOKEN_ENV": settings.serve.token_env,
+            "TRADEWIRE_SERVE_MAX_ROWS": str(settings.serve.max_rows),
+            "TRADEWIRE_SERVE_RULES": settings.nlp.rules_dir,
         }
         token = secrets.get(settings.serve.token_env)
         if token:  # read from a file or a credential: the guard reads it from its variable

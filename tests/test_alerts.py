@@ -134,6 +134,25 @@ def test_message_escapes_feed_text_and_respects_limits():
     assert escape("a<b>&") == "a&lt;b&gt;&amp;"
 
 
+def test_with_the_ui_address_an_alert_links_its_event_and_the_feed_of_its_kind():
+    event = {
+        "id": 42,
+        "type": "sanctions_listing",
+        "status": "done",
+        "actors": ["U.S. Department of Commerce (BIS)"],
+    }
+    event |= {"targets": ["Acme"], "event_date": None, "confidence": 0.9, "sources": []}
+    footer = build_message(event, "https://tw.example.org/")["blocks"][-1]["elements"][0]["text"]
+    assert footer.startswith("<https://tw.example.org/event/42|tradewire event #42>")
+    feed = re.search(r"<(https://tw\.example\.org/feeds/events\.atom\?[^|>]+)\|feed of these>", footer)
+    assert feed, footer
+    assert feed.group(1) == (  # Slack's mrkdwn: "&" escaped, in a link too
+        "https://tw.example.org/feeds/events.atom?type=sanctions_listing"
+        "&amp;entity=U.S.%20Department%20of%20Commerce%20%28BIS%29"
+    )
+    assert build_message(event)["blocks"][-1]["elements"][0]["text"] == "tradewire event #42"  # no UI: text
+
+
 def test_routes_follow_types_statuses_confidence_and_watch_list(models):
     settings = AlertSettings(
         slack=RouteSettings(),

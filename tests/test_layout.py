@@ -38,7 +38,7 @@ LAYERS = {
         "alerts",
         "export",
     },
-    "wiring": {"flow", "evaluation", "training", "serve", "demo", "health", "metrics"},
+    "wiring": {"flow", "evaluation", "training", "serve", "demo", "health", "metrics", "webfeeds"},
     "top": {"scheduler", "cli"},
 }
 ORDER = ["bottom", "stages", "wiring", "top"]

@@ -16,6 +16,7 @@ PINNED = [
     "m009_merge_score",
     "m010_outbox_claim",
     "m011_watches",
+    "m012_last_seen_index",
 ]
 
 

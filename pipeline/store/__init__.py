@@ -78,6 +78,16 @@ class Store:
         make_private(p)
         return cls(db, p)
 
+    @staticmethod
+    def reader(path: str | os.PathLike[str], busy_timeout_ms: int = 5000) -> Queries:
+        """The log's queries over a read-only connection (the web server's: it never writes, and never
+        migrates; ``serve`` opened the log as a Store first)."""
+        p = os.path.abspath(str(path))
+        if not os.path.exists(p):
+            raise LogError(f"{path}: no log there (run, once or process creates it)")
+        conn = sqlean.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+        return Queries(Database(conn), str(path))
+
     def writable(self) -> bool:
         """Whether the log takes a write lock now (within the busy timeout); nothing is written."""
         try:

@@ -297,3 +297,9 @@ def m011_watches(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m012_last_seen_index(db: Database) -> None:
+    """Feeds of events list the newest activity first (``webfeeds``): index the last report's time."""
+    db.execute("create index if not exists idx_events_last_seen on events(last_seen)")

@@ -89,8 +89,10 @@ class Queries(Part):
         query: str | None = None,
         related_to: int | None = None,
         limit: int | None = None,
+        newest_activity: bool = False,
     ) -> list[dict[str, Any]]:
-        """Filter the log; every filter is optional and they combine with AND."""
+        """Filter the log; every filter is optional and they combine with AND. Newest event first, by
+        its place in time, or with ``newest_activity`` by its last report (a feed of events)."""
         where: list[str] = []
         params: list[Any] = []
         types, statuses, entities = list(types), list(statuses), list(entities)
@@ -135,7 +137,7 @@ class Queries(Part):
         sql = "select e.id from events e"
         if where:
             sql += " where " + " and ".join(where)
-        sql += " order by e.anchor_date desc, e.id desc"
+        sql += " order by e.last_seen desc, e.id desc" if newest_activity else " order by e.anchor_date desc, e.id desc"
         if limit:
             sql += f" limit {int(limit)}"
         return [self.export_event(r["id"]) for r in self.db.query(sql, params)]
