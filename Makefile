@@ -34,9 +34,11 @@ eval: install
 e2e: install
 	for s in seed dev; do $(BIN)/python ../shared/tools/e2e.py ../shared/$$s/articles.jsonl --project . --python $(BIN)/python || exit 1; done
 
-# Rebuild the trained models from ../shared (seeded: a rerun writes the same files).
+# Rebuild the trained models from ../shared (seeded: a rerun writes the same files). The team's own
+# labels join with TEAM_GOLD (files written by run.py export-gold): make train TEAM_GOLD=data/gold.jsonl
+TEAM_GOLD ?=
 train: install
-	$(BIN)/python run.py train --data ../shared/train/articles.jsonl
+	$(BIN)/python run.py train --data ../shared/train/articles.jsonl $(foreach f,$(TEAM_GOLD),--data $(f))
 
 bench: install
 	$(BIN)/python bench/throughput.py

@@ -81,7 +81,8 @@ def _cut(text: str, limit: int) -> str:
 
 def build_message(event: Mapping[str, Any], ui_url: str = "") -> dict[str, Any]:
     """Block Kit message with a plain-text fallback, within Slack's limits; with ``ui_url`` (the
-    analyst UI's address) the event's page and the Atom feed of its type and authority are linked."""
+    analyst UI's address) the event's page, its annotation form and the Atom feed of its type and
+    authority are linked."""
     label = TYPE_LABEL.get(event["type"], event["type"])
     actors = ", ".join(event.get("actors") or []) or "unknown authority"
     targets = event.get("targets") or []
@@ -143,7 +144,14 @@ def build_message(event: Mapping[str, Any], ui_url: str = "") -> dict[str, Any]:
         feed = f"{base}/feeds/events.atom?type={percent_encode(event['type'])}" + "".join(
             f"&entity={percent_encode(a, safe='')}" for a in (event.get("actors") or [])[:1]
         )
-        footer = f"{link(base + '/event/' + str(event['id']), footer)} · {link(feed, 'feed of these')}"
+        eid = str(event["id"])
+        footer = " · ".join(
+            (
+                link(f"{base}/event/{eid}", footer),
+                link(f"{base}/annotate/{eid}", "annotate"),
+                link(feed, "feed of these"),
+            )
+        )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return {"text": _cut(fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
 

@@ -21,6 +21,7 @@ from typing import Any
 from .config import ServeSettings, Settings, secret_env
 from .errors import ConfigError
 from .store import Store
+from .store.annotations import annotations_path
 
 CANNED = {
     "latest_sanctions": {
@@ -153,11 +154,13 @@ def asgi_wrapper(datasette):
 # Feeds of events (pipeline/webfeeds.py) as Datasette routes; the log read on a read-only connection
 # of each request's own, off the event loop.
 FEEDS_PLUGIN = """
-import asyncio, os
+import asyncio, os, urllib.parse
 from datasette import hookimpl
 from datasette.utils.asgi import Response
-from pipeline import webfeeds
+from pipeline import webfeeds, webtriage
 from pipeline.gazetteer import Gazetteer
+
+ANNOTATIONS = os.environ.get("TRADEWIRE_SERVE_ANNOTATIONS", "")
 
 MAX_ROWS = int(os.environ.get("TRADEWIRE_SERVE_MAX_ROWS", "500"))
 RULES = os.environ.get("TRADEWIRE_SERVE_RULES", "")
@@ -200,12 +203,38 @@ async def event(request, datasette):
     return Response.redirect(f"/{datasette.get_database().name}/events/{int(request.url_vars['id'])}")
 
 
+async def annotate(request, datasette):
+    eid = int(request.url_vars["id"])
+    db = datasette.get_database()
+    user = webtriage.basic_user(request.headers.get("authorization", ""))
+    message, status = "", 200
+    if request.method == "POST":
+        body = await request.post_body()
+        if len(body) > webtriage.MAX_FORM_BYTES:
+            return Response.text("form too large\\n", status=413)
+        form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+        try:
+            a = webtriage.annotation_from_form(eid, form, user)
+            n = await asyncio.to_thread(webtriage.record, db.path, ANNOTATIONS, a)
+            message = f"annotation {n} saved: {a.verdict}"
+        except ValueError as exc:
+            message, status = str(exc), 400
+    try:
+        event, history = await asyncio.to_thread(webtriage.page_data, db.path, ANNOTATIONS, eid)
+    except KeyError:
+        return Response.text(f"no event {eid}\\n", status=404)
+    token = request.scope["csrftoken"]()
+    page = webtriage.page(event, history, csrftoken=token, user=user, db_name=db.name, message=message)
+    return Response.html(page, status=status)
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/feeds/events\\.atom$", atom),
         (r"^/feeds/events\\.jsonl$", jsonl),
         (r"^/event/(?P<id>[0-9]{1,18})$", event),
+        (r"^/annotate/(?P<id>[0-9]{1,18})$", annotate),
     ]
 """
 
@@ -313,6 +342,7 @@ def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 800
             "TRADEWIRE_SERVE_TOKEN_ENV": settings.serve.token_env,
             "TRADEWIRE_SERVE_MAX_ROWS": str(settings.serve.max_rows),
             "TRADEWIRE_SERVE_RULES": settings.nlp.rules_dir,
+            "TRADEWIRE_SERVE_ANNOTATIONS": annotations_path(db),
         }
         token = secrets.get(settings.serve.token_env)
         if token:  # read from a file or a credential: the guard reads it from its variable

@@ -60,6 +60,10 @@ TYPE_LABEL = {
 }
 
 
+# Triage (run.py annotate, the UI's form): what an analyst says of an event, and why an event is false.
+VERDICTS = ("confirmed", "false", "duplicate", "corrected")
+FALSE_REASONS = ("not_event", "wrong_type", "wrong_status", "wrong_parties", "background")
+
 # the steps an article can fail at, as failures record them (fetch and extract, then the per-article flow)
 ARTICLE_STAGES = ("fetch", "extract", "events", "stories", "dedup", "alerts", "store")
 

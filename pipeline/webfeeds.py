@@ -107,7 +107,9 @@ def _title(e: dict[str, Any]) -> str:
 
 
 def _summary(e: dict[str, Any]) -> str:
-    lead = next((ev["sentence"] for s in e["sources"] for ev in s["evidence"] if ev.get("field") != "title"), "")
+    lead = next(
+        (ev["sentence"] for s in e["sources"] for ev in s["evidence"] if ev.get("field") != "title"), ""
+    )
     facts = [f"{e['independent_sources']} independent source(s)", f"confidence {e['confidence']:.2f}"]
     if e.get("event_date"):
         facts.insert(0, f"event date {e['event_date']}")
@@ -135,8 +137,8 @@ def atom(events: list[dict[str, Any]], q: FeedQuery, *, base_url: str, self_url:
         f"  <id>{escape(f'{TAG}:feed/{db_name}?{q.canonical()}')}</id>",
         f"  <title>{escape('tradewire: ' + what)}</title>",
         f"  <updated>{escape(updated)}</updated>",
-        f"  <link rel=\"self\" type=\"application/atom+xml\" href={quoteattr(self_url)}/>",
-        f"  <link rel=\"alternate\" type=\"text/html\" href={quoteattr(f'{base}/{db_name}/event_list')}/>",
+        f'  <link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>',
+        f'  <link rel="alternate" type="text/html" href={quoteattr(f"{base}/{db_name}/event_list")}/>',
         "  <author><name>tradewire</name></author>",
         '  <generator uri="https://github.com/tradewire/tradewire">tradewire</generator>',
     ]
@@ -148,15 +150,15 @@ def atom(events: list[dict[str, Any]], q: FeedQuery, *, base_url: str, self_url:
             f"    <title>{escape(_title(e))}</title>",
             f"    <published>{escape(e['first_seen'])}</published>",
             f"    <updated>{escape(e['last_seen'])}</updated>",
-            f"    <link rel=\"alternate\" type=\"text/html\" href={quoteattr(f'{base}/event/{eid}')}/>",
+            f'    <link rel="alternate" type="text/html" href={quoteattr(f"{base}/event/{eid}")}/>',
             f"    <category term={quoteattr(e['type'])} label={quoteattr(TYPE_LABEL.get(e['type'], e['type']))}/>",
             f"    <category term={quoteattr('status:' + e['status'])} label={quoteattr(e['status'])}/>",
             *(
-                f"    <link rel=\"related\" href={quoteattr(s['url'])} title={quoteattr(s['outlet'] or s['title'] or '')}/>"
+                f'    <link rel="related" href={quoteattr(s["url"])} title={quoteattr(s["outlet"] or s["title"] or "")}/>'
                 for s in e["sources"][:20]
                 if s["url"].startswith(("http://", "https://"))
             ),
-            f"    <summary type=\"text\">{escape(_summary(e))}</summary>",
+            f'    <summary type="text">{escape(_summary(e))}</summary>',
             "  </entry>",
         ]
     out.append("</feed>")

@@ -143,7 +143,9 @@ def test_with_the_ui_address_an_alert_links_its_event_and_the_feed_of_its_kind()
     }
     event |= {"targets": ["Acme"], "event_date": None, "confidence": 0.9, "sources": []}
     footer = build_message(event, "https://tw.example.org/")["blocks"][-1]["elements"][0]["text"]
-    assert footer.startswith("<https://tw.example.org/event/42|tradewire event #42>")
+    assert footer.startswith(
+        "<https://tw.example.org/event/42|tradewire event #42> · <https://tw.example.org/annotate/42|annotate>"
+    )
     feed = re.search(r"<(https://tw\.example\.org/feeds/events\.atom\?[^|>]+)\|feed of these>", footer)
     assert feed, footer
     assert feed.group(1) == (  # Slack's mrkdwn: "&" escaped, in a link too

@@ -38,7 +38,18 @@ LAYERS = {
         "alerts",
         "export",
     },
-    "wiring": {"flow", "evaluation", "training", "serve", "demo", "health", "metrics", "webfeeds"},
+    "wiring": {
+        "flow",
+        "evaluation",
+        "training",
+        "serve",
+        "demo",
+        "health",
+        "metrics",
+        "webfeeds",
+        "webtriage",
+        "triage",
+    },
     "top": {"scheduler", "cli"},
 }
 ORDER = ["bottom", "stages", "wiring", "top"]

@@ -512,3 +512,52 @@ def test_feeds_sit_behind_the_access_token(log):
         )
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200 and b"<feed" in r.read()
+
+
+def test_the_annotation_form_writes_beside_the_log_never_to_it(log, tmp_path):
+    """The browser's path: GET the form (Datasette's CSRF cookie and token), POST a verdict; it lands in
+    the annotations database, attributed to the HTTP Basic user, and the log's bytes do not change."""
+    import hashlib
+    import re
+
+    import httpx
+
+    cfg, ids = log
+    db = tmp_path / "q.db"
+
+    def digest():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.glob("q.db*")}
+
+    env = {"TRADEWIRE_SERVE_TOKEN": "form-token-1234"}
+    with _served(cfg, env=env) as base:
+        before = digest()
+        c = httpx.Client(base_url=base, auth=("erin", "form-token-1234"), timeout=10)
+        form = c.get(f"/annotate/{ids['a']}")
+        assert form.status_code == 200 and "Acme Photonics" in form.text and "As <b>erin</b>" in form.text
+        token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
+        saved = c.post(
+            f"/annotate/{ids['a']}",
+            data={
+                "csrftoken": token,
+                "verdict": "false",
+                "reason": "wrong_parties",
+                "targets": "Acme Photonics Ltd",
+            },
+        )
+        assert saved.status_code == 200 and "saved: false" in saved.text
+        refused = c.post(f"/annotate/{ids['a']}", data={"csrftoken": token, "verdict": "false"})
+        assert refused.status_code == 400 and "a false event needs its reason" in refused.text
+        assert (
+            c.post(f"/annotate/{ids['a']}", data={"verdict": "confirmed"}).status_code == 403
+        )  # no CSRF token
+        assert c.get("/annotate/99999").status_code == 404
+        assert httpx.get(f"{base}/annotate/{ids['a']}", timeout=10).status_code == 401  # the token guards it
+        assert digest() == before  # the log is only read
+    res = CliRunner().invoke(main, ["annotations", "--config", str(cfg), str(ids["a"])])
+    (row,) = [json.loads(x) for x in res.output.splitlines()]
+    assert (
+        row["author"] == "erin"
+        and row["targets"] == ["Acme Photonics Ltd"]
+        and row["reason"] == "wrong_parties"
+    )
+    assert (tmp_path / "q.annotations.db").exists() and db.exists()

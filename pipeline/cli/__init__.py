@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import daemon, feeds, log, operate, watch  # noqa: F401  (registers the commands)
+from . import daemon, feeds, log, operate, triage, watch  # noqa: F401  (registers the commands)
 from .base import main
 
 __all__ = ["main"]

@@ -33,6 +33,7 @@ __all__ = [
     "DatabaseError",
     "FeedState",
     "OutboxItem",
+    "Queries",
     "Store",
     "canonical_url",
     "migrations",
@@ -85,7 +86,9 @@ class Store:
         p = os.path.abspath(str(path))
         if not os.path.exists(p):
             raise LogError(f"{path}: no log there (run, once or process creates it)")
-        conn = sqlean.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+        conn = sqlean.connect(
+            f"file:{p}?mode=ro", uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
         return Queries(Database(conn), str(path))
 
     def writable(self) -> bool:

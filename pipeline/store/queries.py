@@ -137,10 +137,47 @@ class Queries(Part):
         sql = "select e.id from events e"
         if where:
             sql += " where " + " and ".join(where)
-        sql += " order by e.last_seen desc, e.id desc" if newest_activity else " order by e.anchor_date desc, e.id desc"
+        sql += (
+            " order by e.last_seen desc, e.id desc"
+            if newest_activity
+            else " order by e.anchor_date desc, e.id desc"
+        )
         if limit:
             sql += f" limit {int(limit)}"
         return [self.export_event(r["id"]) for r in self.db.query(sql, params)]
+
+    def reporting_articles(self, event_ids: list[int]) -> list[dict[str, Any]]:
+        """The articles that report any of these events, oldest first, each with its text and every
+        event it reports as its source row tells it (the status it reported, its evidence)."""
+        ids = sorted(set(event_ids))
+        found: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r["article_id"]
+                for r in self.db.query(f"select article_id from sources where event_id in ({marks})", chunk)
+            )
+        out = []
+        for aid in sorted(found):
+            a = self.one("select id, url, title, outlet, published, text from articles where id = ?", [aid])
+            if a is None:
+                continue
+            a["events"] = [
+                {
+                    **e,
+                    "actors": json.loads(e["actors"] or "[]"),
+                    "targets": json.loads(e["targets"] or "[]"),
+                    "evidence": json.loads(e["evidence"] or "[]"),
+                }
+                for e in self.db.query(
+                    "select e.id, e.type, e.actors, e.targets, e.location, e.event_date, s.status, s.evidence "
+                    "from sources s join events e on e.id = s.event_id where s.article_id = ? order by e.id",
+                    [aid],
+                )
+            ]
+            out.append(a)
+        return out
 
     def _entity_clause(self, n: int, entities: list[str]) -> str:
         """A rare entity: collect its few events. A common one: walk the newest events and probe each."""
