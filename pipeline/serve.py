@@ -157,7 +157,7 @@ FEEDS_PLUGIN = """
 import asyncio, os, urllib.parse
 from datasette import hookimpl
 from datasette.utils.asgi import Response
-from pipeline import webfeeds, webtriage
+from pipeline import webcharts, webfeeds, webtriage
 from pipeline.gazetteer import Gazetteer
 
 ANNOTATIONS = os.environ.get("TRADEWIRE_SERVE_ANNOTATIONS", "")
@@ -228,6 +228,12 @@ async def annotate(request, datasette):
     return Response.html(page, status=status)
 
 
+async def charts(request, datasette):
+    db = datasette.get_database()
+    data = await asyncio.to_thread(webcharts.chart_data, db.path, await asyncio.to_thread(_gazetteer))
+    return Response.html(webcharts.page(data, db.name))
+
+
 @hookimpl
 def register_routes():
     return [
@@ -235,6 +241,7 @@ def register_routes():
         (r"^/feeds/events\\.jsonl$", jsonl),
         (r"^/event/(?P<id>[0-9]{1,18})$", event),
         (r"^/annotate/(?P<id>[0-9]{1,18})$", annotate),
+        (r"^/charts$", charts),
     ]
 """
 

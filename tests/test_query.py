@@ -561,3 +561,60 @@ def test_the_annotation_form_writes_beside_the_log_never_to_it(log, tmp_path):
         and row["reason"] == "wrong_parties"
     )
     assert (tmp_path / "q.annotations.db").exists() and db.exists()
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium here (apt install chromium)")
+def test_the_charts_page_draws_the_log_in_a_real_browser(log, tmp_path):
+    """Rendered by headless Chromium, its script run: the weekly bars add up to the log's events per
+    type, the tariff tracker names the imposing country, the sanctions timeline has one mark per
+    listing under its authority, each linked to its event."""
+    from html.parser import HTMLParser
+
+    cfg, ids = log
+
+    class Marks(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.marks: list[dict[str, str]] = []
+            self.drawn = False
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "body" and a.get("data-drawn") == "yes":
+                self.drawn = True
+            if a.get("class") in ("bar", "tariff", "sanction"):
+                self.marks.append(a)
+
+    browser = [_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
+    with _served(cfg) as base:
+        dom = subprocess.run(
+            [*browser, "--dump-dom", base + "/charts"], capture_output=True, text=True, timeout=120
+        ).stdout
+        shot = tmp_path / "charts.png"
+        subprocess.run(
+            [*browser, "--window-size=1100,1300", f"--screenshot={shot}", base + "/charts"],
+            capture_output=True,
+            timeout=120,
+        )
+    parsed = Marks()
+    parsed.feed(dom)
+    assert parsed.drawn, dom[:2000]
+    bars = [m for m in parsed.marks if m["class"] == "bar"]
+    per_type: dict[str, int] = {}
+    for b in bars:
+        per_type[b["data-type"]] = per_type.get(b["data-type"], 0) + int(b["data-n"])
+    assert per_type == {"sanctions_listing": 2, "tariff_announcement": 1, "factory_opening": 1}
+    assert {(b["data-status"]) for b in bars if b["data-type"] == "tariff_announcement"} == {"threatened"}
+    tariffs = [m for m in parsed.marks if m["class"] == "tariff"]
+    assert [(t["data-country"], t["data-status"], t["data-n"]) for t in tariffs] == [
+        ("US", "threatened", "1")
+    ]
+    marks = {int(m["data-id"]): m["data-authority"] for m in parsed.marks if m["class"] == "sanction"}
+    assert marks == {ids["a"]: BIS, ids["b"]: OFAC}
+    assert shot.exists() and shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -179,6 +179,35 @@ class Queries(Part):
             out.append(a)
         return out
 
+    def chart_counts(self, sanctions_rows: int = 400) -> dict[str, Any]:
+        """What the charts page draws: events per week (Monday), type and status, by each event's place
+        in time (dated to the month: its first day); tariff actions per acting party and status; the
+        latest sanctions listings and removals with their authority and date."""
+        day = "coalesce(date(substr(anchor_date, 1, 10)), date(substr(anchor_date, 1, 7) || '-01'))"
+        weekly = list(
+            self.db.query(
+                f"select date({day}, '-6 days', 'weekday 1') as week, type, status, count(*) as n from events "
+                f"where {day} is not null group by 1, 2, 3 order by 1"
+            )
+        )
+        tariffs = list(
+            self.db.query(
+                "select coalesce(json_extract(actors, '$[0]'), '') as actor, status, count(*) as n from events "
+                "where type = 'tariff_announcement' group by 1, 2 order by 3 desc"
+            )
+        )
+        sanctions = list(
+            self.db.query(
+                "select id, type, status, coalesce(json_extract(actors, '$[0]'), '') as authority, "
+                f"{day} as day, targets from events where type in ('sanctions_listing', 'sanctions_removal') "
+                f"and {day} is not null order by anchor_date desc, id desc limit ?",
+                [sanctions_rows],
+            )
+        )
+        for r in sanctions:
+            r["targets"] = json.loads(r["targets"] or "[]")[:3]
+        return {"weekly": weekly, "tariffs": tariffs, "sanctions": sanctions}
+
     def _entity_clause(self, n: int, entities: list[str]) -> str:
         """A rare entity: collect its few events. A common one: walk the newest events and probe each."""
         marks = ",".join("?" * n)
