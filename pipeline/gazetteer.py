@@ -128,6 +128,11 @@ def names_for_all(gazetteer: Gazetteer, names: tuple[str, ...] | list[str]) -> l
     return out
 
 
+def alias_pairs(gazetteer: Gazetteer) -> list[tuple[str, str]]:
+    """(name, canonical) for every name of every entity, the canonical name itself included."""
+    return [(n, e.canonical) for e in gazetteer.entities.values() for n in (e.canonical, *e.aliases)]
+
+
 def country_names(gazetteer: Gazetteer, codes: tuple[str, ...] | list[str]) -> list[str]:
     """Canonical names of the entities of these countries (ISO codes or names)."""
     wanted = {c.upper() for c in codes}

@@ -20,6 +20,7 @@ from typing import Any
 
 from .config import ServeSettings, Settings, secret_env
 from .errors import ConfigError
+from .gazetteer import Gazetteer, alias_pairs
 from .store import Store
 from .store.annotations import annotations_path
 
@@ -45,9 +46,10 @@ CANNED = {
     },
     "entity_timeline": {
         "title": "Entity timeline",
-        "description": "Every event naming an entity (canonical name), oldest first.",
-        "sql": "select e.id, e.type, e.status, e.event_date, ee.role, e.evidence from event_entities ee "
-        "join events e on e.id = ee.event_id where ee.entity = :entity "
+        "description": "Every event naming an entity (by any of its names: BIS, Commerce Department, ...), oldest first.",
+        "sql": "select e.id, e.type, e.status, e.event_date, ee.entity, ee.role, e.evidence from event_entities ee "
+        "join events e on e.id = ee.event_id where ee.entity = :entity collate nocase "
+        "or ee.entity in (select canonical from entity_aliases where alias = :entity) "
         "order by coalesce(e.event_date, e.first_seen)",
     },
     "stories": {
@@ -63,7 +65,15 @@ CANNED = {
 
 # what the UI serves: the log as analysts read it; operational tables (feeds with their URLs, entries,
 # the outbox with webhook answers, failures, migrations) and full article texts stay out
-SERVED = ("events", "sources", "event_entities", "event_list", "event_sources", "entity_events")
+SERVED = (
+    "events",
+    "sources",
+    "event_entities",
+    "event_list",
+    "event_sources",
+    "entity_events",
+    "entity_aliases",
+)
 ARTICLES_QUERY = {
     "title": "Articles",
     "description": "Articles seen (titles and URLs; texts are not served), newest first.",
@@ -78,6 +88,7 @@ TABLE_DOCS = {  # what each served table is, and its facets
     ),
     "sources": ("Each article that reported an event, with its evidence sentences.", ("outlet", "status")),
     "event_entities": ("Event-entity links (role: actor or target).", ("role", "entity")),
+    "entity_aliases": ("Every name the gazetteer knows for an entity, beside its canonical name.", ()),
     "event_list": ("The log as an analyst reads it, newest first.", ("type", "status")),
     "articles": ("Articles seen, with their processing state.", ("state", "feed")),
 }
@@ -333,8 +344,11 @@ def serve_datasette(settings: Settings, host: str = "127.0.0.1", port: int = 800
     secrets = secret_env()
     check_host(host, settings.serve, secrets)
     store = Store.open(settings.storage.db, create=False)  # a log that exists; migrations applied
-    tables = store.queries.relations()
-    store.close()
+    try:  # the names the UI's entity search knows, as rules/ has them now (before the web server reads)
+        store.entities.sync_aliases(alias_pairs(Gazetteer.load(settings.nlp.rules_dir)))
+        tables = store.queries.relations()
+    finally:
+        store.close()
     db = Path(settings.storage.db).resolve()
     with tempfile.TemporaryDirectory(prefix="tradewire-serve-") as tmp:
         meta = Path(tmp) / "metadata.json"

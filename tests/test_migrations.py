@@ -17,6 +17,7 @@ PINNED = [
     "m010_outbox_claim",
     "m011_watches",
     "m012_last_seen_index",
+    "m013_entity_aliases",
 ]
 
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -206,6 +207,11 @@ def test_serve_datasette_with_canned_queries(log):
         assert [r["id"] for r in factories["rows"]] == [ids["d"]]
         timeline = get("/q/entity_timeline.json?_shape=objects&entity=Sinbad.io")
         assert [r["id"] for r in timeline["rows"]] == [ids["b"]]
+        for alias in ("Commerce Department", "bis", "Bureau of Industry and Security"):  # any name
+            by_alias = get("/q/entity_timeline.json?_shape=objects&entity=" + urllib.parse.quote(alias))
+            assert [(r["id"], r["entity"]) for r in by_alias["rows"]] == [(ids["a"], BIS)], alias
+        known = get("/q/entity_aliases.json?_shape=objects&alias=OFAC")["rows"]
+        assert [r["canonical"] for r in known] == [OFAC]
         stories = get("/q/stories.json?_shape=objects")
         assert [(r["story_id"], r["articles"]) for r in stories["rows"]] == [(ids["story_a"], 2)]
         facets = get("/q/events.json?_facet=type&_facet=status")

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from ..errors import LogError
 from .articles import ArticleRow, ArticleStore, canonical_url, text_hashes
 from .db import FailureLog, connect, make_private
+from .entities import EntityStore
 from .events import EventStore
 from .feeds import FeedState, FeedStore
 from .migrations import migrations
@@ -54,6 +55,7 @@ class Store:
         self.events = EventStore(db, self.articles, self.outbox)
         self.queries = Queries(db, path)
         self.watches = WatchStore(db)
+        self.entities = EntityStore(db)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000, create: bool = True) -> Store:

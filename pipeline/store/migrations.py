@@ -303,3 +303,13 @@ def m011_watches(db: Database) -> None:
 def m012_last_seen_index(db: Database) -> None:
     """Feeds of events list the newest activity first (``webfeeds``): index the last report's time."""
     db.execute("create index if not exists idx_events_last_seen on events(last_seen)")
+
+
+@migrations()
+def m013_entity_aliases(db: Database) -> None:
+    """Every name of every gazetteer entity beside its canonical name, so that SQL and the UI's entity
+    search find an entity by any alias (``serve`` refreshes it from ``rules/``)."""
+    db.execute(
+        "create table if not exists entity_aliases (alias text not null collate nocase, canonical text not null,"
+        " primary key (alias, canonical))"
+    )
