@@ -48,6 +48,7 @@ LAYERS = {
         "metrics",
         "webfeeds",
         "webtriage",
+        "webcharts",
         "triage",
     },
     "top": {"scheduler", "cli"},
