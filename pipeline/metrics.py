@@ -1,8 +1,8 @@
 """The daemon's Prometheus endpoint (``[metrics]``, http://127.0.0.1:9464/metrics by default), as
 Miniflux and most daemons offer one.
 
-What the log holds is read at each scrape, on a connection of its own (the daemon's writer is never
-shared with the server's thread): per feed its last poll, last success and errors in a row, the feeds
+What the log holds is read at each scrape, on a read-only connection of its own (the daemon's writer
+is never shared with the server's thread): per feed its last poll, last success and errors in a row, the feeds
 in error, the article queue and the alert outbox by state, the oldest pending alert's age, each
 route's webhook (1 up, 0 stopped), events by type, the log's size. What only the process knows is
 measured as it happens: request durations of feeds, pages and webhook posts, cycle durations and their outcome.
@@ -44,13 +44,11 @@ class LogCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("tradewire_log_up", "1 when the event log could be read for this scrape.")
         try:
-            store = Store.open(
-                self.settings.storage.db, busy_timeout_ms=self.settings.storage.busy_timeout_ms, create=False
-            )
+            queries = Store.reader(self.settings.storage.db, self.settings.storage.busy_timeout_ms)
             try:
-                st = store.queries.status()
+                st = queries.status()
             finally:
-                store.close()
+                queries.db.close()
         except Exception as exc:  # a scrape reports the log's trouble, it does not fail
             log.warning("metrics: the log could not be read: %s", exc)
             up.add_metric([], 0)

@@ -109,3 +109,19 @@ def test_a_port_already_taken_leaves_the_daemon_running_without_metrics(tmp_path
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0 and done >= 4
         assert f"metrics: cannot serve on 127.0.0.1:{port}" in err and "running without the endpoint" in err
+
+
+def test_a_log_that_cannot_be_read_is_a_gauge_not_a_failed_scrape(tmp_path):
+    from dataclasses import replace
+
+    from prometheus_client import generate_latest
+
+    from pipeline.config import Settings, StorageSettings
+    from pipeline.metrics import Metrics
+
+    settings = replace(Settings(), storage=StorageSettings(db=str(tmp_path / "gone.db")))
+    text = generate_latest(Metrics(settings).registry).decode()
+    assert "tradewire_log_up 0.0" in text and "tradewire_events" not in text.replace("# HELP", "")
+    (tmp_path / "garbage.db").write_bytes(b"not a database at all" * 100)
+    settings = replace(Settings(), storage=StorageSettings(db=str(tmp_path / "garbage.db")))
+    assert "tradewire_log_up 0.0" in generate_latest(Metrics(settings).registry).decode()
