@@ -2,7 +2,8 @@
 
 - ``/feeds/events.atom``: an Atom 1.0 feed of events, newest activity first, with the filters of
   ``run.py events`` as query parameters: ``type`` and ``status`` (repeatable or comma-separated),
-  ``entity`` (alias-aware, repeatable: a watched entity's feed), ``min_sources``, ``limit``. Each
+  ``entity`` (alias-aware, repeatable: a watched entity's feed), ``country``, ``since``, ``until``,
+  ``seen_since``, ``seen_until``, ``min_sources``, ``query`` (full text), ``related``, ``limit``. Each
   entry's id is the event's and stays; its ``updated`` moves when the event gains a source, so a
   reader shows it again.
 - ``/feeds/events.jsonl``: the nested export contract, one event per line, the same filters.
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from .gazetteer import Gazetteer, names_for_all
+from .dates import date_filter
+from .gazetteer import Gazetteer, country_names, names_for_all
 from .store import Store
 from .vocab import EVENT_TYPES, STATUSES, TYPE_LABEL
 
@@ -29,19 +31,33 @@ FEED_LIMIT = 50  # entries when no limit is asked
 TAG = "tag:tradewire,2026"  # a tag URI's authority and date: ids that never change
 
 
+DATES = ("since", "until", "seen_since", "seen_until")
+PARAMETERS = ("type", "status", "entity", "country", *DATES, "min_sources", "query", "related", "limit")
+
+
 @dataclass(frozen=True)
 class FeedQuery:
+    """The filters of ``run.py events``, as a feed's URL gives them."""
+
     types: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    dates: tuple[tuple[str, str], ...] = ()  # (since | until | seen_since | seen_until, value)
     min_sources: int | None = None
+    query: str | None = None
+    related: int | None = None
     limit: int = FEED_LIMIT
 
     def canonical(self) -> str:
         """The filters as one stable string (the feed's id: the same filters, the same feed)."""
         parts = [f"type={t}" for t in sorted(self.types)] + [f"status={s}" for s in sorted(self.statuses)]
         parts += [f"entity={e.lower()}" for e in sorted(self.entities, key=str.lower)]
+        parts += [f"country={c.upper()}" for c in sorted(self.countries, key=str.upper)]
+        parts += [f"{k}={v}" for k, v in sorted(self.dates)]
         parts += [f"min_sources={self.min_sources}"] if self.min_sources else []
+        parts += [f"query={self.query}"] if self.query else []
+        parts += [f"related={self.related}"] if self.related else []
         return "&".join(parts)
 
 
@@ -51,7 +67,7 @@ def _values(params: Mapping[str, Sequence[str]], key: str) -> list[str]:
 
 def parse_query(params: Mapping[str, Sequence[str]], max_rows: int) -> FeedQuery:
     """The filters of a feed's URL; a ValueError (one line) for anything it does not take."""
-    unknown = set(params) - {"type", "status", "entity", "min_sources", "limit"}
+    unknown = set(params) - set(PARAMETERS)
     if unknown:
         raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     types, statuses = _values(params, "type"), _values(params, "status")
@@ -73,27 +89,45 @@ def parse_query(params: Mapping[str, Sequence[str]], max_rows: int) -> FeedQuery
             raise ValueError(f"{key} must be one whole number from {lo} to {hi}")
         return int(raw[0])
 
+    found_dates = []
+    for key in DATES:
+        for v in _values(params, key)[:1]:
+            found_dates.append((key, date_filter(v)))  # ValueError: "'x' is not a date (...)"
+    query = " ".join(q.strip() for q in params.get("query", ()) if q.strip())[:500] or None
     return FeedQuery(
-        tuple(types),
-        tuple(statuses),
-        tuple(e.strip() for e in entities),
-        number("min_sources", 1, 10**6),
-        number("limit", 1, max_rows) or min(FEED_LIMIT, max_rows),
+        types=tuple(types),
+        statuses=tuple(statuses),
+        entities=tuple(e.strip() for e in entities),
+        countries=tuple(_values(params, "country")),
+        dates=tuple(found_dates),
+        min_sources=number("min_sources", 1, 10**6),
+        query=query,
+        related=number("related", 1, 2**63 - 1),
+        limit=number("limit", 1, max_rows) or min(FEED_LIMIT, max_rows),
     )
 
 
 def read_events(db_path: str, q: FeedQuery, gazetteer: Gazetteer | None) -> list[dict[str, Any]]:
     """The events of a feed, newest activity first, over a read-only connection."""
+    names = names_for_all(gazetteer, q.entities) if gazetteer else list(q.entities)
+    places: list[str] = []
+    if q.countries:
+        places = country_names(gazetteer, q.countries) if gazetteer else list(q.countries)
+        if not places:  # an unknown country is an error, never a filter dropped
+            raise ValueError(f"unknown country {', '.join(map(repr, q.countries))}")
     queries = Store.reader(db_path)
     try:
-        names = names_for_all(gazetteer, q.entities) if gazetteer else list(q.entities)
         return queries.query_events(
             types=q.types,
             statuses=q.statuses,
             entities=names,
+            country_entities=places,
             min_sources=q.min_sources,
+            query=q.query,
+            related_to=q.related,
             limit=q.limit,
             newest_activity=True,
+            **dict(q.dates),
         )
     finally:
         queries.db.close()

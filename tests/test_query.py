@@ -481,6 +481,8 @@ def test_atom_feeds_of_events_per_type_status_and_watched_entity(log, tmp_path):
             ("/feeds/events.atom?status=maybe", "status 'maybe' is not one of"),
             ("/feeds/events.jsonl?limit=0", "limit must be one whole number from 1 to 500"),
             ("/feeds/events.atom?sql=select", "unknown parameter(s): sql"),
+            ("/feeds/events.jsonl?since=2026-13-01", "'2026-13-01' is not a date"),
+            ("/feeds/events.jsonl?country=ZZ", "unknown country 'ZZ'"),
         ]:
             code, text = _bad(base, path)
             assert (code == 400 and text.strip() == says) or text.startswith(says), (path, text)
@@ -497,6 +499,13 @@ def test_the_export_contract_over_http_is_what_events_exports(log):
             ),
             ("?entity=Treasury", ("--entity", "Treasury")),
             ("?min_sources=2", ("--min-sources", "2")),
+            ("?country=MX", ("--country", "MX")),
+            ("?since=2026-02-01&until=2026-12-31", ("--since", "2026-02-01", "--until", "2026-12-31")),
+            (
+                "?seen_since=2000-01-01&type=sanctions_listing",
+                ("--seen-since", "2000-01-01", "--type", "sanctions_listing"),
+            ),
+            ("?query=mixer", ("--query", "mixer")),
         ]:
             status, ctype, body = _get(base, "/feeds/events.jsonl" + query)
             assert status == 200 and ctype.startswith("application/x-ndjson")
