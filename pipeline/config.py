@@ -2,7 +2,7 @@
 
 The TOML file given with ``--config`` overrides the defaults, and an environment variable named after
 the key overrides the file (``dedup.window_days``: ``TRADEWIRE_DEDUP__WINDOW_DAYS``; the feed and
-route arrays only from the file); ``tradewire config`` prints the reference (the README's
+route arrays whole, as TOML: ``TRADEWIRE_FEEDS``, ``TRADEWIRE_ALERTS__ROUTES``); ``tradewire config`` prints the reference (the README's
 configuration table is generated from it). Secrets (webhook URLs, the serve token) are never settings:
 ``secret_env`` reads each from its variable, a ``*_FILE`` beside it, or a systemd credential.
 """
@@ -304,8 +304,20 @@ _ARRAYS = ("feeds", "routes")  # arrays of tables: from the file only
 
 
 def env_name(key: str) -> str:
-    """The environment variable that overrides a setting: ``storage.db`` -> ``TRADEWIRE_STORAGE__DB``."""
-    return ENV_PREFIX + key.upper().replace(".", "__")
+    """The environment variable that overrides a setting: ``storage.db`` -> ``TRADEWIRE_STORAGE__DB``;
+    a key inside an array of tables names the whole array's (``feeds[].url`` -> ``TRADEWIRE_FEEDS``)."""
+    return ENV_PREFIX + key.split("[]", 1)[0].upper().replace(".", "__")
+
+
+def _env_tables(var: str, raw: str) -> list[dict[str, Any]]:
+    """An array of tables from a variable, in TOML: ``[{name = "a", url = "https://..."}]``."""
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{var}: not a TOML array of tables ({exc})") from None
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise ConfigError(f'{var} must be a TOML array of tables, e.g. [{{name = "a", url = "https://..."}}]')
+    return value
 
 
 def _leaves(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field[Any]]]:
@@ -350,6 +362,12 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     leaves = dict(_leaves(Settings))
     by_var = {env_name(k): k for k in leaves}
     for var in sorted(v for v in env if v.startswith(ENV_PREFIX)):
+        if var in (env_name("feeds[]"), env_name("alerts.routes[]")):  # a whole array, replacing the file's
+            where = data if var == env_name("feeds[]") else data.setdefault("alerts", {})
+            if not isinstance(where, dict):
+                raise ConfigError("alerts must be a table")
+            where["feeds" if var == env_name("feeds[]") else "routes"] = _env_tables(var, env[var])
+            continue
         key = by_var.get(var)
         if key is None:
             if "__" in var:
@@ -448,8 +466,8 @@ def _toml_value(name: str, value: Any) -> str:
 
 
 def reference() -> list[tuple[str, str, str]]:
-    """(key, default, help) for every setting, in declaration order (``env_name(key)`` overrides it,
-    except inside the ``[]`` arrays)."""
+    """(key, default, help) for every setting, in declaration order (``env_name(key)`` overrides it;
+    inside the ``[]`` arrays, the whole array)."""
     rows: list[tuple[str, str, str]] = []
 
     def walk(cls: type, prefix: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -191,15 +192,37 @@ def test_the_cli_reads_its_log_from_the_environment(tmp_path):
     assert json.loads(res.stdout)["database"] == str(db)
 
 
-def test_every_setting_but_the_arrays_has_a_documented_variable():
+def test_every_setting_has_a_documented_variable():
     from pipeline.config import env_name
 
     readme = (ROOT / "README.md").read_text()
     keys = [k for k, _d, _h in reference()]
     for key in keys:
-        if "[]" not in key:
-            assert f"`{env_name(key)}`" in readme, f"README does not name {env_name(key)}"
-    assert len({env_name(k) for k in keys}) == len(keys)  # one variable per setting
+        assert f"`{env_name(key)}`" in readme, f"README does not name {env_name(key)}"
+    plain = [k for k in keys if "[]" not in k]
+    assert len({env_name(k) for k in plain}) == len(plain)  # one variable per setting
+    assert {env_name(k) for k in keys if "[]" in k} == {"TRADEWIRE_FEEDS", "TRADEWIRE_ALERTS__ROUTES"}
+
+
+def test_the_feed_and_route_arrays_come_whole_from_the_environment(tmp_path):
+    p = tmp_path / "tw.toml"
+    p.write_text('[[feeds]]\nname = "file"\nurl = "https://file.example/rss"\n')
+    env = {
+        "TRADEWIRE_FEEDS": '[{name = "a", url = "https://a.example/rss", category = "trade"},'
+        ' {name = "b", url = "https://b.example/atom"}]',
+        "TRADEWIRE_ALERTS__ROUTES": '[{name = "desk", webhook_env = "DESK_HOOK", types = ["tariff_announcement"]}]',
+    }
+    s = load_settings(p, env=env)
+    assert [(f.name, f.category) for f in s.feeds] == [("a", "trade"), ("b", "crypto")]  # replaces the file's
+    assert [(r.name, r.types) for r in s.alerts.routes] == [("desk", ("tariff_announcement",))]
+    for value, says in [
+        ("[{name = 'a'}]", "every [[feeds]] entry needs a name and a url"),
+        ('[{name = "a", url = "ftp://x.example/f"}]', "must be an http(s) URL"),
+        ('"https://a.example/rss"', "TRADEWIRE_FEEDS must be a TOML array of tables"),
+        ("[{name = ", "TRADEWIRE_FEEDS: not a TOML array of tables"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            load_settings(None, env={"TRADEWIRE_FEEDS": value})
 
 
 def test_secrets_come_from_the_variable_a_file_or_a_systemd_credential(tmp_path):

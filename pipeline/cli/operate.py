@@ -99,10 +99,8 @@ def config_cmd(markdown: bool) -> None:
     if markdown:
         click.echo("| key | environment variable | default | meaning |\n| --- | --- | --- | --- |")
     for key, default, help_text in reference():
-        var = "" if "[]" in key else env_name(key)
+        var, whole = env_name(key), " (the whole array, in TOML)" if "[]" in key else ""
         if markdown:
-            click.echo(
-                f"| `{key}` | {f'`{var}`' if var else '(file only)'} | `{default}` | {help_text.replace('|', '/')} |"
-            )
+            click.echo(f"| `{key}` | `{var}`{whole} | `{default}` | {help_text.replace('|', '/')} |")
         else:
-            click.echo(f"{key} = {default}\n    {help_text}" + (f"\n    env: {var}" if var else ""))
+            click.echo(f"{key} = {default}\n    {help_text}\n    env: {var}{whole}")
