@@ -133,6 +133,20 @@ def alias_pairs(gazetteer: Gazetteer) -> list[tuple[str, str]]:
     return [(n, e.canonical) for e in gazetteer.entities.values() for n in (e.canonical, *e.aliases)]
 
 
+def filter_names(
+    gazetteer: Gazetteer, entities: tuple[str, ...] | list[str], countries: tuple[str, ...] | list[str]
+) -> tuple[list[str], list[str]]:
+    """What the entity and country filters of ``events`` (and of the feeds) compare with: every name of
+    each entity, and the canonical names of each country's parties and places. A country the gazetteer
+    does not know is a ValueError naming it (never a filter dropped, which would return everything)."""
+    found = {c: country_names(gazetteer, [c]) for c in countries}
+    unknown = [c for c, names in found.items() if not names]
+    if unknown:
+        raise ValueError(f"unknown country {', '.join(map(repr, unknown))}")
+    places = sorted({n for names in found.values() for n in names})
+    return (names_for_all(gazetteer, entities) if entities else []), places
+
+
 def country_names(gazetteer: Gazetteer, codes: tuple[str, ...] | list[str]) -> list[str]:
     """Canonical names of the entities of these countries (ISO codes or names)."""
     wanted = {c.upper() for c in codes}

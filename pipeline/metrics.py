@@ -44,11 +44,8 @@ class LogCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("tradewire_log_up", "1 when the event log could be read for this scrape.")
         try:
-            queries = Store.reader(self.settings.storage.db, self.settings.storage.busy_timeout_ms)
-            try:
+            with Store.reading(self.settings.storage.db, self.settings.storage.busy_timeout_ms) as queries:
                 st = queries.status()
-            finally:
-                queries.db.close()
         except Exception as exc:  # a scrape reports the log's trouble, it does not fail
             log.warning("metrics: the log could not be read: %s", exc)
             up.add_metric([], 0)

@@ -36,11 +36,8 @@ STATUS_COLOURS = {
 
 def chart_data(db_path: str, gazetteer: Gazetteer | None) -> dict[str, Any]:
     """The page's data from the log (read-only): weekly counts, tariffs by country, sanctions."""
-    queries = Store.reader(db_path)
-    try:
+    with Store.reading(db_path) as queries:
         raw = queries.chart_counts()
-    finally:
-        queries.db.close()
     by_country: dict[str, dict[str, int]] = {}
     for r in raw["tariffs"]:
         codes = sorted(gazetteer.countries({r["actor"]})) if gazetteer and r["actor"] else []

@@ -23,7 +23,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from .dates import date_filter
-from .gazetteer import Gazetteer, country_names, names_for_all
+from .gazetteer import Gazetteer, filter_names
 from .store import Store
 from .vocab import EVENT_TYPES, STATUSES, TYPE_LABEL
 
@@ -109,14 +109,11 @@ def parse_query(params: Mapping[str, Sequence[str]], max_rows: int) -> FeedQuery
 
 def read_events(db_path: str, q: FeedQuery, gazetteer: Gazetteer | None) -> list[dict[str, Any]]:
     """The events of a feed, newest activity first, over a read-only connection."""
-    names = names_for_all(gazetteer, q.entities) if gazetteer else list(q.entities)
-    places: list[str] = []
-    if q.countries:
-        places = country_names(gazetteer, q.countries) if gazetteer else list(q.countries)
-        if not places:  # an unknown country is an error, never a filter dropped
-            raise ValueError(f"unknown country {', '.join(map(repr, q.countries))}")
-    queries = Store.reader(db_path)
-    try:
+    if gazetteer is not None:
+        names, places = filter_names(gazetteer, q.entities, q.countries)  # ValueError: unknown country
+    else:
+        names, places = list(q.entities), list(q.countries)
+    with Store.reading(db_path) as queries:
         return queries.query_events(
             types=q.types,
             statuses=q.statuses,
@@ -129,8 +126,6 @@ def read_events(db_path: str, q: FeedQuery, gazetteer: Gazetteer | None) -> list
             newest_activity=True,
             **dict(q.dates),
         )
-    finally:
-        queries.db.close()
 
 
 def _title(e: dict[str, Any]) -> str:

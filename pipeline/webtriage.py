@@ -13,7 +13,7 @@ from typing import Any
 
 from .store import Store
 from .store.annotations import Annotation, AnnotationLog
-from .triage import TriageError, check
+from .triage import TriageError, annotate
 from .vocab import EVENT_TYPES, FALSE_REASONS, STATUSES
 
 MAX_FORM_BYTES = 20_000
@@ -56,23 +56,16 @@ def annotation_from_form(event_id: int, form: Mapping[str, str], user: str) -> A
 
 def record(db_path: str, annotations_path: str, a: Annotation) -> int:
     """Check ``a`` against the log (read-only) and write it to the annotations database."""
-    queries = Store.reader(db_path)
-    try:
-        with AnnotationLog(annotations_path) as log:
-            return log.add(check(queries, a))
-    finally:
-        queries.db.close()
+    with Store.reading(db_path) as queries, AnnotationLog(annotations_path) as log:
+        return annotate(queries, log, a)
 
 
 def page_data(
     db_path: str, annotations_path: str, event_id: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The event (KeyError when there is none) and its annotations."""
-    queries = Store.reader(db_path)
-    try:
+    with Store.reading(db_path) as queries:
         event = queries.export_event(event_id)
-    finally:
-        queries.db.close()
     with AnnotationLog(annotations_path) as log:
         return event, log.history(event_id)
 

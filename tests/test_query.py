@@ -483,6 +483,7 @@ def test_atom_feeds_of_events_per_type_status_and_watched_entity(log, tmp_path):
             ("/feeds/events.atom?sql=select", "unknown parameter(s): sql"),
             ("/feeds/events.jsonl?since=2026-13-01", "'2026-13-01' is not a date"),
             ("/feeds/events.jsonl?country=ZZ", "unknown country 'ZZ'"),
+            ("/feeds/events.jsonl?country=MX,ZZ", "unknown country 'ZZ'"),  # as `events --country`
         ]:
             code, text = _bad(base, path)
             assert (code == 400 and text.strip() == says) or text.startswith(says), (path, text)

@@ -68,22 +68,19 @@ def gazetteer(rules_dir: str) -> Gazetteer:
 
 
 def resolve_entities(settings: Settings, names: tuple[str, ...]) -> list[str]:
-    from ..gazetteer import names_for_all
+    from ..gazetteer import filter_names
 
-    return names_for_all(gazetteer(settings.nlp.rules_dir), names) if names else []
+    return filter_names(gazetteer(settings.nlp.rules_dir), names, ())[0]
 
 
 def country_entities(settings: Settings, codes: tuple[str, ...]) -> list[str]:
-    """The parties and places of these countries; a code or name the gazetteer does not know is a
-    usage error (never a dropped filter that returns everything)."""
-    from ..gazetteer import country_names
+    """The parties and places of these countries; one the gazetteer does not know is a usage error."""
+    from ..gazetteer import filter_names
 
-    gaz = gazetteer(settings.nlp.rules_dir)
-    names = {c: country_names(gaz, [c]) for c in codes}
-    unknown = [c for c, found in names.items() if not found]
-    if unknown:
-        raise click.BadParameter(f"unknown country {', '.join(map(repr, unknown))}", param_hint="--country")
-    return sorted({n for found in names.values() for n in found})
+    try:
+        return filter_names(gazetteer(settings.nlp.rules_dir), (), codes)[1]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--country") from None
 
 
 @contextmanager

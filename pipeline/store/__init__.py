@@ -3,8 +3,9 @@
 Small parts share one connection, each handed to the stage that needs it (so a stage's dependency on
 storage shows in its constructor): ``feeds`` (polling state, entries), ``articles`` (the queue),
 ``events`` (dedup candidates and the commit), ``outbox`` (alerts, webhooks), ``queries`` (read only:
-the export contract, filters, status, backup), ``watches`` (watch-lists) and ``failures``. The schema changes only through the
-migrations in ``migrations``. One writer, short transactions, WAL and a busy timeout; an article's
+the export contract, filters, status, backup; also over a read-only connection, ``Store.reading``),
+``watches`` (watch-lists), ``entities`` (the gazetteer's aliases) and ``failures``. The schema changes
+only through the migrations in ``migrations``. One writer, short transactions, WAL and a busy timeout; an article's
 events, sources and alert outbox rows are written in one transaction, so a crash leaves either all of
 it or none.
 """
@@ -12,6 +13,8 @@ it or none.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlean
 from sqlite_utils import Database
@@ -82,16 +85,20 @@ class Store:
         return cls(db, p)
 
     @staticmethod
-    def reader(path: str | os.PathLike[str], busy_timeout_ms: int = 5000) -> Queries:
-        """The log's queries over a read-only connection (the web server's: it never writes, and never
-        migrates; ``serve`` opened the log as a Store first)."""
+    @contextmanager
+    def reading(path: str | os.PathLike[str], busy_timeout_ms: int = 5000) -> Iterator[Queries]:
+        """The log's queries over a read-only connection, closed after use (the web server's and the
+        metrics': they never write, and never migrate; ``serve`` and the daemon opened it as a Store)."""
         p = os.path.abspath(str(path))
         if not os.path.exists(p):
             raise LogError(f"{path}: no log there (run, once or process creates it)")
         conn = sqlean.connect(
             f"file:{p}?mode=ro", uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000
         )
-        return Queries(Database(conn), str(path))
+        try:
+            yield Queries(Database(conn), str(path))
+        finally:
+            conn.close()
 
     def writable(self) -> bool:
         """Whether the log takes a write lock now (within the busy timeout); nothing is written."""

@@ -16,6 +16,7 @@ from typing import Any
 import sqlean
 from sqlite_utils import Database
 
+from ..vocab import SANCTIONS_TYPES
 from .db import Part
 
 COMMON_ENTITY = 2000  # events naming an entity above which an entity query walks the newest events
@@ -196,12 +197,13 @@ class Queries(Part):
                 "where type = 'tariff_announcement' group by 1, 2 order by 3 desc"
             )
         )
+        marks = ",".join("?" * len(SANCTIONS_TYPES))
         sanctions = list(
             self.db.query(
                 "select id, type, status, coalesce(json_extract(actors, '$[0]'), '') as authority, "
-                f"{day} as day, targets from events where type in ('sanctions_listing', 'sanctions_removal') "
+                f"{day} as day, targets from events where type in ({marks}) "
                 f"and {day} is not null order by anchor_date desc, id desc limit ?",
-                [sanctions_rows],
+                [*SANCTIONS_TYPES, sanctions_rows],
             )
         )
         for r in sanctions:
