@@ -78,3 +78,27 @@ def test_a_malformed_gold_file_for_eval_is_one_line_naming_the_line(tmp_path):
     r = run_cli("eval", str(gold))
     assert r.returncode != 0
     assert "Traceback" not in r.stderr and f"{gold}:1:" in r.stderr.strip(), r.stderr
+
+
+@needs_shared("train", "articles.jsonl")
+def test_the_error_budget_bounds_the_event_head_and_the_family_figures_add_up(rules_extractor):
+    """``bench/cv_budget.py``'s two measures on 60 training articles: a perfect event head over the
+    candidates recalls exactly what keeping every candidate recalls, and more precisely; the figures
+    counted per event family over every family are the figures of the whole export."""
+    from pipeline import scoring
+    from pipeline.training import cv
+    from pipeline.training.fit import Params
+    from pipeline.vocab import EVENT_TYPES
+
+    recs = data.load([TRAIN])[:60]
+    readings = rules_extractor.read_many([data.article(r) for r in recs])
+    params = Params(seed=7)
+    top = cv.ceiling(rules_extractor, recs, readings, params, 0.7)
+    p = cv.oof_readings(recs, readings, cv.reading_rows(recs, readings), params)
+    every: list[dict] = []
+    for c in cv.candidates(rules_extractor, recs, readings, p, 0.7):
+        every.extend(cv.export([c.event], recs[c.article]["url"], len(every)))
+    everything = scoring.score(recs, every).figures
+    assert top["core_r"] == everything["core_r"] and top["core_r"] > 0.5
+    assert top["core_p"] >= everything["core_p"] and top["event_p"] == 1.0
+    assert cv.by_type(recs, every, tuple(EVENT_TYPES)) == everything

@@ -227,3 +227,28 @@ def nested(
             held_out[i] = tuple(extractor.events(readings[i], dec))
             events.extend(export(list(held_out[i]), recs[i]["url"], len(events)))
     return scoring.score(recs, events), events, choices, held_out
+
+
+def by_type(
+    recs: list[dict[str, Any]], events: list[dict[str, Any]], types: tuple[str, ...]
+) -> dict[str, Any]:
+    """The export's figures counting only events (gold and exported) of ``types``."""
+    only = [
+        {**r, "gold": {**r["gold"], "events": [g for g in r["gold"]["events"] if g["type"] in types]}}
+        for r in recs
+    ]
+    return scoring.score(only, [e for e in events if e["type"] in types]).figures
+
+
+def ceiling(
+    extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params, add: float
+) -> dict[str, Any]:
+    """The figures an event head that never errs would reach over the candidate events at ``add``
+    (reading probabilities out of fold): what is lost before the event head (candidates, grouping,
+    parties, status), as against what the head loses. Its recall bounds any head's at that threshold."""
+    p = oof_readings(recs, readings, reading_rows(recs, readings), params)
+    kept: list[dict[str, Any]] = []
+    for c in candidates(extractor, recs, readings, p, add):
+        if c.right:
+            kept.extend(export([c.event], recs[c.article]["url"], len(kept)))
+    return scoring.score(recs, kept).figures
