@@ -93,7 +93,7 @@ def test_the_error_budget_bounds_the_event_head_and_the_family_figures_add_up(ru
     recs = data.load([TRAIN])[:60]
     readings = rules_extractor.read_many([data.article(r) for r in recs])
     params = Params(seed=7)
-    top = cv.ceiling(rules_extractor, recs, readings, params, 0.7)
+    top, kept = cv.ceiling(rules_extractor, recs, readings, params, 0.7)
     p = cv.oof_readings(recs, readings, cv.reading_rows(recs, readings), params)
     every: list[dict] = []
     for c in cv.candidates(rules_extractor, recs, readings, p, 0.7):
@@ -102,3 +102,4 @@ def test_the_error_budget_bounds_the_event_head_and_the_family_figures_add_up(ru
     assert top["core_r"] == everything["core_r"] and top["core_r"] > 0.5
     assert top["core_p"] >= everything["core_p"] and top["event_p"] == 1.0
     assert cv.by_type(recs, every, tuple(EVENT_TYPES)) == everything
+    assert len(kept) == sum(1 for c in cv.candidates(rules_extractor, recs, readings, p, 0.7) if c.right)

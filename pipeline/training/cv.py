@@ -242,13 +242,14 @@ def by_type(
 
 def ceiling(
     extractor: Any, recs: list[dict[str, Any]], readings: list[list[Reading]], params: Params, add: float
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The figures an event head that never errs would reach over the candidate events at ``add``
     (reading probabilities out of fold): what is lost before the event head (candidates, grouping,
-    parties, status), as against what the head loses. Its recall bounds any head's at that threshold."""
+    parties, status), as against what the head loses. Its recall bounds any head's at that threshold.
+    Returns the figures and the events kept (the right candidates, as exported)."""
     p = oof_readings(recs, readings, reading_rows(recs, readings), params)
     kept: list[dict[str, Any]] = []
     for c in candidates(extractor, recs, readings, p, add):
         if c.right:
             kept.extend(export([c.event], recs[c.article]["url"], len(kept)))
-    return scoring.score(recs, kept).figures
+    return scoring.score(recs, kept).figures, kept
