@@ -44,12 +44,12 @@ def _rss(pid: str | int) -> float:
 
 
 def rss_mb() -> str:
-    """Resident memory of this process and of its extraction workers."""
+    """Resident memory of this process and of its workers (extraction, parse)."""
     import multiprocessing
 
     main = _rss("self")
     workers = sum(_rss(c.pid) for c in multiprocessing.active_children())
-    return f"{main:.0f} MB (+ {workers:.0f} MB in extraction workers = {main + workers:.0f} MB)"
+    return f"{main:.0f} MB (+ {workers:.0f} MB in workers = {main + workers:.0f} MB)"
 
 
 class Site:

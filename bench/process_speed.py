@@ -6,9 +6,11 @@ the same texts, timed in interleaved rounds on this machine.
 
 Each round runs both as separate commands on the same file: the baseline (``spacy.load`` of the
 product's spaCy model as it comes, ``nlp.pipe`` over every whole text) and ``run.py process`` into a
-fresh log (no alerts). Start-up is excluded on both sides: the baseline times its pipe only, and
-``process`` loads its models before its clock starts and prints the seconds of the work. Last line:
-``ratio median=X min=Y max=Z`` (ours articles/s over the baseline's).
+fresh log (no alerts), as it comes (its parse worker on) and with ``TRADEWIRE_NLP__PARSE_WORKER=false``
+(everything in one process). Start-up is excluded on both sides: the baseline times its pipe only, and
+``process`` loads its models (and starts its parse worker) before its clock starts and prints the
+seconds of the work. Last line: ``ratio median=X min=Y max=Z one_process_median=W`` (ours articles/s
+over the baseline's).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -53,15 +56,19 @@ def wires(n: int) -> list[dict]:
     return out
 
 
-def ours(path: Path, tmp: Path, k: int) -> float:
+def ours(path: Path, tmp: Path, k: str, parse_worker: bool = True) -> float:
     cfg = tmp / f"r{k}.toml"
     cfg.write_text(f'[storage]\ndb = "{tmp / f"r{k}.db"}"\n')
+    env = dict(os.environ)
+    if not parse_worker:
+        env["TRADEWIRE_NLP__PARSE_WORKER"] = "false"
     r = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), "process", str(path), "--no-alerts", "--config", str(cfg)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=True,
+        env=env,
     )
     m = re.search(r"\(([\d.]+) articles/s, model loading excluded\)", r.stderr)
     if not m:
@@ -100,15 +107,21 @@ def main() -> None:
                     )
                     + "\n"
                 )
-        ratios = []
+        ratios, alone = [], []
         for k in range(args.rounds):
             base = baseline(path, NlpSettings().spacy_model)
-            mine = ours(path, tmp, k)
+            mine = ours(path, tmp, str(k))
+            one = ours(path, tmp, f"{k}-one", parse_worker=False)
             ratios.append(mine / base)
+            alone.append(one / base)
             print(
-                f"round {k + 1}: baseline {base:.1f} articles/s, run.py process {mine:.1f} articles/s, ratio {mine / base:.2f}x"
+                f"round {k + 1}: baseline {base:.1f} articles/s, run.py process {mine:.1f} articles/s,"
+                f" ratio {mine / base:.2f}x (without the parse worker {one:.1f} articles/s, {one / base:.2f}x)"
             )
-        print(f"ratio median={statistics.median(ratios):.2f} min={min(ratios):.2f} max={max(ratios):.2f}")
+        print(
+            f"ratio median={statistics.median(ratios):.2f} min={min(ratios):.2f} max={max(ratios):.2f}"
+            f" one_process_median={statistics.median(alone):.2f}"
+        )
 
 
 if __name__ == "__main__":

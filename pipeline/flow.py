@@ -38,6 +38,7 @@ log = logging.getLogger("tradewire")
 
 FETCH_BATCH = 8
 PROCESS_BATCH = 16
+PARSE_AHEAD = 16  # batches taken at once: the parse worker parses the next while the step runs
 T = TypeVar("T")
 
 
@@ -76,6 +77,23 @@ class Processed:
         """The event each decision went to, in decision order."""
         fresh = iter(self.created)
         return [d.event_id if d.event_id is not None else next(fresh) for d in self.decisions]
+
+
+def _deduplicator(settings: Settings, models: Models, store: Store, extractor: Extractor) -> Deduplicator:
+    lex = extractor.rules.lexicon
+    return Deduplicator(
+        settings.dedup,
+        models,
+        store.events,
+        lex.generic_party_words,
+        lex.generic_parties,
+        load_merge_model(settings.dedup.model),
+    )
+
+
+def _batches(rows: list[ArticleRow]) -> list[list[Article]]:
+    arts = [Article(r.id, r.url, r.title, r.outlet, r.published, r.text or "") for r in rows]
+    return [arts[k : k + PROCESS_BATCH] for k in range(0, len(arts), PROCESS_BATCH)]
 
 
 class Pipeline:
@@ -129,10 +147,12 @@ class Pipeline:
         _ = self.extractor, self.dedup
 
     def warm(self) -> None:
-        """Load every model now (``check``, then spaCy and the embedder), before any article is taken."""
+        """Load every model now (``check``, then spaCy, the embedder and the parse worker), before any
+        article is taken."""
         self.check()
         _ = self.models.nlp
         self.models.embed(["warm up"])
+        self.models.worker(self.settings.nlp.parse_worker)
 
     @property
     def extractor(self) -> Extractor:
@@ -143,15 +163,7 @@ class Pipeline:
     @property
     def dedup(self) -> Deduplicator:
         if self._dedup is None:
-            lex = self.extractor.rules.lexicon
-            self._dedup = Deduplicator(
-                self.settings.dedup,
-                self.models,
-                self.store.events,
-                lex.generic_party_words,
-                lex.generic_parties,
-                load_merge_model(self.settings.dedup.model),
-            )
+            self._dedup = _deduplicator(self.settings, self.models, self.store, self.extractor)
         return self._dedup
 
     @dedup.setter
@@ -280,32 +292,40 @@ class Pipeline:
             self.settings.alerts, self.models.gazetteer, self.env, self.store.watches.by_route()
         )
         while not self.stop.is_set():
-            rows = self.store.articles.due("fetched", limit=PROCESS_BATCH)
-            if not rows:
+            batches = _batches(self.store.articles.due("fetched", limit=PROCESS_BATCH * PARSE_AHEAD))
+            worker = self.models.worker(self.settings.nlp.parse_worker) if len(batches) > 1 else None
+            stream = self.extractor.extract_stream(batches, worker)
+            if not batches or not all(
+                self._process_batch(b, m, routes_for, report) for b, m in zip(batches, stream, strict=True)
+            ):
                 return
-            arts = [Article(r.id, r.url, r.title, r.outlet, r.published, r.text or "") for r in rows]
+
+    def _process_batch(
+        self, arts: list[Article], mentions: Any, routes_for: Any, report: CycleReport
+    ) -> bool:
+        """One batch through the per-article step (one by one when its NLP failed); False on stop."""
+        try:
+            vectors = self.dedup.embed_batch(arts, mentions) if mentions is not None else None
+        except Exception:  # one bad article must not block the batch: fall back to one by one
+            mentions = vectors = None
+        for i, art in enumerate(arts):
+            if self.stop.is_set():
+                return False
             try:
-                all_mentions: list[Any] | None = self.extractor.extract_many(arts)
-                all_vectors: list[Any] | None = self.dedup.embed_batch(arts, all_mentions)  # type: ignore[arg-type]
-            except Exception:  # one bad article must not block the batch: fall back to one by one
-                all_mentions = all_vectors = None
-            for i, art in enumerate(arts):
-                if self.stop.is_set():
-                    return
-                try:
-                    mentions = all_mentions[i] if all_mentions is not None else None
-                    vectors = all_vectors[i] if all_vectors is not None else None
-                    done = self.process_article(art, mentions, vectors, routes_for)
-                except StageError as exc:
-                    log.error("article %s: %s failed: %s", art.id, exc.stage, exc, exc_info=exc.__cause__)
-                    self.store.articles.failed(
-                        art.id, stage=exc.stage, reason=exc.reason, message=str(exc), retryable=exc.retryable
-                    )
-                    report.articles_failed += 1
-                    continue
-                report.articles_processed += 1
-                report.events_created += len(done.created)
-                report.events_merged += len(done.decisions) - len(done.created)
+                done = self.process_article(
+                    art, mentions[i] if mentions else None, vectors[i] if vectors else None, routes_for
+                )
+            except StageError as exc:
+                log.error("article %s: %s failed: %s", art.id, exc.stage, exc, exc_info=exc.__cause__)
+                self.store.articles.failed(
+                    art.id, stage=exc.stage, reason=exc.reason, message=str(exc), retryable=exc.retryable
+                )
+                report.articles_failed += 1
+                continue
+            report.articles_processed += 1
+            report.events_created += len(done.created)
+            report.events_merged += len(done.decisions) - len(done.created)
+        return True
 
     def process_article(
         self,

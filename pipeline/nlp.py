@@ -3,13 +3,19 @@
 - ``Sentences``: offset-preserving clean-up of page furniture, then a cheap rule-based sentence split.
 - ``Models``: the spaCy pipeline (with the gazetteer as an EntityRuler before NER, component
   ``tradewire_gazetteer_v1``) and the sentence embedder, each loaded on first use.
+- ``ParseWorker``: the same spaCy pipeline in a second process, so that a backlog's next batch is
+  parsed while this process reads, deduplicates and commits the current one (the parse holds the GIL:
+  a thread gains nothing). Parses come back as ``DocBin`` bytes, token for token what this process
+  would have parsed; a worker that fails is logged once and the parse falls back to this process.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +31,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 GAZETTEER_COMPONENT = "tradewire_gazetteer_v1"
+log = logging.getLogger(__name__)
 
 
 # -- offset-preserving clean-up -------------------------------------------------------------
@@ -133,6 +140,7 @@ class Models:
         self.rules_dir = rules_dir
         self.numpy_ops = numpy_ops
         self._load_lock = threading.Lock()
+        self._worker: ParseWorker | None = None
 
     @classmethod
     def get(cls, spacy_model: str, rules_dir: str, numpy_ops: bool = True) -> Models:
@@ -238,3 +246,111 @@ class Models:
 
     def parse(self, texts: list[str], batch_size: int = 64) -> Iterator[Any]:
         return self.nlp.pipe(texts, batch_size=batch_size)
+
+    def worker(self, wanted: bool, batch_size: int = 64) -> ParseWorker | None:
+        """The parse worker (started on first call, once per process); None unless ``wanted``."""
+        if not wanted:
+            return None
+        with self._load_lock:
+            if self._worker is None:
+                self._worker = ParseWorker(self, batch_size)
+                import torch
+
+                torch.set_num_threads(1)  # the embedder keeps one core, the worker parses on the other
+            return self._worker
+
+
+def _serve(conn: Any, spacy_model: str, rules_dir: str, numpy_ops: bool, batch_size: int) -> None:
+    """The worker process: parse each list of sentences it is sent, answer with ``DocBin`` bytes."""
+    from spacy.tokens import DocBin
+
+    # Ctrl-C reaches the whole process group: the parent decides, and ends the worker (or its exit
+    # does: the worker is a daemon process). SIGTERM ends it; the parent then parses by itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    nlp = Models(spacy_model, rules_dir, numpy_ops).nlp
+    conn.send("ready")
+    while True:
+        try:
+            texts = conn.recv()
+        except (EOFError, OSError):
+            return
+        if texts is None:
+            return
+        conn.send(DocBin(docs=nlp.pipe(texts, batch_size=batch_size)).to_bytes())
+
+
+class Pending:
+    """Sentences sent to the worker; ``docs()`` waits for their parses (or parses them here)."""
+
+    def __init__(self, worker: ParseWorker, texts: list[str], sent: bool) -> None:
+        self.worker, self.texts, self.sent = worker, texts, sent
+
+    def docs(self) -> list[Any]:
+        if self.sent:
+            got = self.worker.receive()
+            if got is not None:
+                return got
+        return list(self.worker.models.parse(self.texts, batch_size=self.worker.batch_size))
+
+
+class ParseWorker:
+    """One process that parses for this one; requests are answered in order, one at a time."""
+
+    def __init__(self, models: Models, batch_size: int) -> None:
+        import multiprocessing
+
+        self.models, self.batch_size = models, batch_size
+        self.broken = False
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no torch threads forked
+        self.conn, child = ctx.Pipe()
+        args = (child, models.spacy_model, models.rules_dir, models.numpy_ops, batch_size)
+        self.proc = ctx.Process(target=_serve, args=args, name="tradewire-parse", daemon=True)
+        self.proc.start()
+        child.close()
+        if self.receive(ready=True) is None:
+            self.broken = True  # (logged by receive)
+
+    def submit(self, texts: list[str]) -> Pending:
+        if not self.broken:
+            try:
+                self.conn.send(texts)
+                return Pending(self, texts, True)
+            except (OSError, ValueError) as exc:
+                self._fail(exc)
+        return Pending(self, texts, False)
+
+    def receive(self, ready: bool = False) -> list[Any] | None:
+        """The next answer: the parses (an empty list for the start signal), None once the worker has
+        failed (it is then used no more: its answers could no longer be told apart)."""
+        from spacy.tokens import DocBin
+
+        if self.broken:
+            return None
+        try:
+            data = self.conn.recv()
+            if ready:
+                if data != "ready":
+                    raise ValueError(f"unexpected start signal {data!r}")
+                return []
+            return list(DocBin().from_bytes(data).get_docs(self.models.nlp.vocab))
+        except (EOFError, OSError, ValueError) as exc:
+            self._fail(exc)
+            return None
+
+    def _fail(self, exc: BaseException) -> None:
+        self.broken = True
+        log.warning(
+            "parse worker failed (%s: %s); parsing in this process from now on", type(exc).__name__, exc
+        )
+
+    def close(self) -> None:
+        try:
+            if not self.broken:
+                self.conn.send(None)
+            self.proc.join(timeout=5)
+        except (OSError, ValueError):
+            pass
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        self.conn.close()

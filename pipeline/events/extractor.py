@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from ..config import NlpSettings
 from ..gazetteer import Gazetteer
-from ..nlp import Models, Sentence
+from ..nlp import Models, ParseWorker, Sentence
 from ..records import Article, EventMention
 from .decisions import DecisionModel, Decisions
 from .grouping import Grouper, fill_actors, split_coordinated
@@ -86,12 +87,46 @@ class Extractor:
         """Batch several articles through the parser at once (one nlp.pipe call)."""
         return [self.events(readings) for readings in self.read_many(articles)]
 
+    def extract_stream(self, batches: list[list[Article]], worker: ParseWorker | None) -> Iterator[Any]:
+        """``extract_many`` of each batch in turn, the next batch parsed by ``worker`` (another
+        process) while the caller works on the one yielded; None for a batch that failed (its
+        articles are then extracted one by one by the caller)."""
+        if worker is None or len(batches) < 2:
+            for batch in batches:
+                try:
+                    yield self.extract_many(batch)
+                except Exception:  # one bad article must not block the batch
+                    yield None
+            return
+        ahead = [self._flat(b) for b in batches[:1]]
+        pending: Any = worker.submit([c.sentence.text for _, c in ahead[0]])
+        try:
+            for k, batch in enumerate(batches):
+                flat, docs, pending = ahead[k], pending.docs(), None
+                if k + 1 < len(batches):
+                    ahead.append(self._flat(batches[k + 1]))
+                    pending = worker.submit([c.sentence.text for _, c in ahead[k + 1]])
+                try:
+                    mentions = [self.events(r) for r in self._read(batch, flat, docs)]
+                except Exception:  # one bad article must not block the batch
+                    mentions = None
+                yield mentions
+        finally:
+            if pending is not None:
+                pending.docs()  # the caller stopped early: take the answer, so the next request gets its own
+
+    def _flat(self, articles: list[Article]) -> list[tuple[int, Candidate]]:
+        return [(i, c) for i, art in enumerate(articles) for c in self.candidates(art)]
+
     def read_many(self, articles: list[Article]) -> list[list[Reading]]:
         """Every article's readings (one nlp.pipe call for all their candidates)."""
-        flat: list[tuple[int, Candidate]] = []
-        for i, art in enumerate(articles):
-            flat.extend((i, c) for c in self.candidates(art))
+        flat = self._flat(articles)
         docs = self.models.parse([c.sentence.text for _, c in flat], batch_size=self.settings.batch_size)
+        return self._read(articles, flat, docs)
+
+    def _read(
+        self, articles: list[Article], flat: list[tuple[int, Candidate]], docs: Any
+    ) -> list[list[Reading]]:
         out: list[list[Reading]] = [[] for _ in articles]
         orders = [0] * len(articles)
         for (i, c), doc in zip(flat, docs, strict=True):
