@@ -286,11 +286,19 @@ class Pending:
         self.worker, self.texts, self.sent = worker, texts, sent
 
     def docs(self) -> list[Any]:
+        """The parses: the worker's answer (taken once), else parsed here."""
         if self.sent:
+            self.sent = False
             got = self.worker.receive()
             if got is not None:
                 return got
         return list(self.worker.models.parse(self.texts, batch_size=self.worker.batch_size))
+
+    def drain(self) -> None:
+        """Take the worker's answer unread (its caller stopped), so that the next request gets its own."""
+        if self.sent:
+            self.sent = False
+            self.worker.receive()
 
 
 class ParseWorker:

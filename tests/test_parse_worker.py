@@ -83,3 +83,19 @@ def test_a_dead_worker_costs_speed_not_events(extractor, models, caplog):
         assert [r for r in caplog.records if "parse worker failed" in r.getMessage()]
     finally:
         w.close()
+
+
+def test_batches_larger_than_a_pipe_buffer_pass_both_ways(extractor, worker):
+    """Long pages: each request and each answer is larger than the pipe's buffer (an answer of
+    several hundred kilobytes), so the two sides must never both be sending."""
+    text = "\n".join(a.text for b in _batches() for a in b) * 6
+    batches = [
+        [
+            Article(k * 4 + j, f"http://example.test/long{k}-{j}", "", "example.test", "2026-05-14", text)
+            for j in range(4)
+        ]
+        for k in range(2)
+    ]
+    texts = [c.sentence.text for a in batches[0] for c in extractor.candidates(a)]
+    assert sum(len(t) for t in texts) > 150_000
+    assert list(extractor.extract_stream(batches, worker)) == _in_process(extractor, batches)

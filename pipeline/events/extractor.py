@@ -98,22 +98,36 @@ class Extractor:
                 except Exception:  # one bad article must not block the batch
                     yield None
             return
-        ahead = [self._flat(b) for b in batches[:1]]
-        pending: Any = worker.submit([c.sentence.text for _, c in ahead[0]])
+        ahead = [self._flat_or_none(batches[0])]
+        pending = self._send(worker, ahead[0])
         try:
             for k, batch in enumerate(batches):
-                flat, docs, pending = ahead[k], pending.docs(), None
+                # take this batch's answer before sending the next request: the worker then waits
+                # for it, and neither side can block on a full pipe while the other does
+                flat, docs, pending = ahead[k], _docs(pending), None
                 if k + 1 < len(batches):
-                    ahead.append(self._flat(batches[k + 1]))
-                    pending = worker.submit([c.sentence.text for _, c in ahead[k + 1]])
-                try:
-                    mentions = [self.events(r) for r in self._read(batch, flat, docs)]
-                except Exception:  # one bad article must not block the batch
+                    ahead.append(self._flat_or_none(batches[k + 1]))
+                    pending = self._send(worker, ahead[k + 1])
+                try:  # one bad article must not block the batch: the caller goes one by one
+                    mentions = None
+                    if flat is not None and docs is not None:
+                        mentions = [self.events(r) for r in self._read(batch, flat, docs)]
+                except Exception:
                     mentions = None
                 yield mentions
         finally:
-            if pending is not None:
-                pending.docs()  # the caller stopped early: take the answer, so the next request gets its own
+            if pending is not None:  # the caller stopped early
+                pending.drain()
+
+    def _flat_or_none(self, articles: list[Article]) -> list[tuple[int, Candidate]] | None:
+        try:
+            return self._flat(articles)
+        except Exception:
+            return None
+
+    @staticmethod
+    def _send(worker: ParseWorker, flat: list[tuple[int, Candidate]] | None) -> Any:
+        return worker.submit([c.sentence.text for _, c in flat]) if flat is not None else None
 
     def _flat(self, articles: list[Article]) -> list[tuple[int, Candidate]]:
         return [(i, c) for i, art in enumerate(articles) for c in self.candidates(art)]
@@ -193,6 +207,14 @@ class Extractor:
                 ),
             )
         return out
+
+
+def _docs(pending: Any) -> list[Any] | None:
+    """A request's parses; None when there was none or they failed."""
+    try:
+        return pending.docs() if pending is not None else None
+    except Exception:
+        return None
 
 
 def _same_paragraph(text: str, a: Sentence, b: Sentence) -> bool:
