@@ -141,6 +141,7 @@ class Models:
         self.numpy_ops = numpy_ops
         self._load_lock = threading.Lock()
         self._worker: ParseWorker | None = None
+        self._no_worker = False  # it could not be started: not tried again
 
     @classmethod
     def get(cls, spacy_model: str, rules_dir: str, numpy_ops: bool = True) -> Models:
@@ -252,8 +253,15 @@ class Models:
         if not wanted:
             return None
         with self._load_lock:
-            if self._worker is None:
-                self._worker = ParseWorker(self, batch_size)
+            if self._worker is None and not self._no_worker:
+                try:
+                    self._worker = ParseWorker(self, batch_size)
+                except Exception as exc:  # no second process here (a sandbox, a limit): parse in this one
+                    log.warning(
+                        "parse worker not started (%s: %s); parsing in this process", type(exc).__name__, exc
+                    )
+                    self._no_worker = True
+                    return None
                 import torch
 
                 torch.set_num_threads(1)  # the embedder keeps one core, the worker parses on the other
