@@ -152,7 +152,7 @@ class Pipeline:
         self.check()
         _ = self.models.nlp
         self.models.embed(["warm up"])
-        self.models.worker(self.settings.nlp.parse_worker)
+        self.models.worker(self.settings.nlp)
 
     @property
     def extractor(self) -> Extractor:
@@ -293,7 +293,7 @@ class Pipeline:
         )
         while not self.stop.is_set():
             batches = _batches(self.store.articles.due("fetched", limit=PROCESS_BATCH * PARSE_AHEAD))
-            worker = self.models.worker(self.settings.nlp.parse_worker) if len(batches) > 1 else None
+            worker = self.models.worker(self.settings.nlp) if len(batches) > 1 else None
             stream = self.extractor.extract_stream(batches, worker)
             if not batches or not all(
                 self._process_batch(b, m, routes_for, report) for b, m in zip(batches, stream, strict=True)

@@ -21,10 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelError, RulesError
 from .gazetteer import Gazetteer
+
+if TYPE_CHECKING:
+    from .config import NlpSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -248,14 +251,15 @@ class Models:
     def parse(self, texts: list[str], batch_size: int = 64) -> Iterator[Any]:
         return self.nlp.pipe(texts, batch_size=batch_size)
 
-    def worker(self, wanted: bool, batch_size: int = 64) -> ParseWorker | None:
-        """The parse worker (started on first call, once per process); None unless ``wanted``."""
-        if not wanted:
+    def worker(self, settings: NlpSettings) -> ParseWorker | None:
+        """The parse worker (started on first call, once per process, with the ``NlpSettings``' batch
+        size); None unless ``settings.parse_worker``."""
+        if not settings.parse_worker:
             return None
         with self._load_lock:
             if self._worker is None and not self._no_worker:
                 try:
-                    self._worker = ParseWorker(self, batch_size)
+                    self._worker = ParseWorker(self, settings.batch_size)
                 except Exception as exc:  # no second process here (a sandbox, a limit): parse in this one
                     log.warning(
                         "parse worker not started (%s: %s); parsing in this process", type(exc).__name__, exc
