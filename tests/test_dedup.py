@@ -265,3 +265,16 @@ def test_a_merge_model_that_lost_to_the_rules_leaves_the_decision_to_them(tmp_pa
     f.write_text(json.dumps({**doc, "decides": "coin"}))
     with pytest.raises(ModelError, match="decides must be head or rules"):
         load_merge_model(str(f))
+
+
+def test_a_company_name_in_two_sites_names_is_not_a_shared_party(flow):
+    """Sites are named after their company ("Tesla plant in Texas"); two sites of one company share
+    only the company, which is the actor's agreement, not a shared target."""
+    from helpers import mention
+
+    d = flow.dedup
+    texas = mention("factory_opening", "done", ("Tesla",), ("Tesla plant in Texas",), milestone="production")
+    nevada = replace(texas, targets=("Tesla plant in Nevada",))
+    again = replace(texas, targets=("Tesla plant in Texas", "Austin"))
+    assert not d.party_words(texas) & d.party_words(nevada)
+    assert "texas" in d.party_words(texas) & d.party_words(again)

@@ -193,3 +193,45 @@ def test_authority_links_are_data(tmp_path, models):
 def test_role_functions_find_the_acting_party(text, type_, actors, rules_extractor):
     events = [m for m in rules_extractor.extract(_article(text)) if m.type == type_]
     assert sorted(e.actors for e in events) == sorted(actors), events
+
+
+@pytest.mark.parametrize(
+    "text, targets",
+    [
+        # the name at the end of a long title after "said" speaks for the acting body; it is not listed
+        (
+            "The Treasury sanctioned the virtual currency mixer Quillwheel on Monday, said Under Secretary of "
+            "the Treasury for Terrorism and Financial Intelligence Jane Q. Doe.",
+            ("Quillwheel",),
+        ),
+        (
+            "Orvald Shipping was added to the SDN list on Friday, Deputy Secretary of the Treasury for "
+            "Finance John Roe said.",
+            ("Orvald Shipping",),
+        ),
+        # what the speaker says was done keeps its parties
+        (
+            "The Treasury said on Monday that it had sanctioned Orvald Shipping, Minister Jane Q. Doe said.",
+            ("Orvald Shipping",),
+        ),
+    ],
+)
+def test_speakers_and_their_titles_are_not_listed_parties(text, targets, rules_extractor):
+    events = [m for m in rules_extractor.extract(_article(text)) if m.type == "sanctions_listing"]
+    assert events and sorted(events[0].targets) == sorted(targets), events
+
+
+@pytest.mark.parametrize(
+    "text, site",
+    [
+        # "the plant" alone tells an analyst nothing: the company's plant, at its place
+        ("Tesla began production at the new plant in Texas on Monday.", "Tesla plant in Texas"),
+        ("Tesla opened the plant on Monday.", "Tesla plant"),
+        ("The plant in Ohio started production on Monday.", "plant in Ohio"),
+        # "its ..." is the company's
+        ("Tesla opened its second battery factory in Nevada on Monday.", "Tesla's second battery factory"),
+    ],
+)
+def test_a_bare_site_is_named_after_its_company_and_place(text, site, rules_extractor):
+    events = [m for m in rules_extractor.extract(_article(text)) if m.type == "factory_opening"]
+    assert events and events[0].targets[0] == site, events

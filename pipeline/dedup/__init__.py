@@ -105,6 +105,11 @@ class Deduplicator:
     def specific(self, names: tuple[str, ...] | list[str]) -> frozenset[str]:
         return specific_words(names, self.generic_words, self.generic_parties)
 
+    def party_words(self, e: EventMention | StoredEvent) -> frozenset[str]:
+        """The distinctive words of a report's targets, less its acting party's ("Tesla plant in Texas"
+        shares "texas" with another report of that site, not "tesla" with every Tesla plant)."""
+        return self.specific(e.targets) - self.specific(e.actors)
+
     def embed_batch(self, articles: list[Article], mentions: list[tuple[EventMention, ...]]) -> list[Any]:
         """The news mentions of several articles embedded in one model call (one array per article)."""
         texts = [
@@ -210,9 +215,7 @@ class Deduplicator:
             return None
         if self.model is not None:
             return max(ok, key=lambda c: c.score)
-        return max(
-            ok, key=lambda c: (len(self.specific(m.targets) & self.specific(c.event.targets)), c.similarity)
-        )
+        return max(ok, key=lambda c: (len(self.party_words(m) & self.party_words(c.event)), c.similarity))
 
     def same_event(
         self, m: EventMention, ev: StoredEvent, sim: float, anchor: str | None, in_story: bool
@@ -228,7 +231,7 @@ class Deduplicator:
             return False
         if not amounts_compatible(set(m.amounts), set(ev.amounts)):
             return False
-        shared = bool(self.specific(m.targets) & self.specific(ev.targets))
+        shared = bool(self.party_words(m) & self.party_words(ev))
         placed = bool(m.event_date or anchor) and bool(ev.event_date or ev.anchor_date)
         same_actor = _actors_shared(m.actors, ev.actors) and placed
         same_day = bool(
@@ -262,6 +265,6 @@ class Deduplicator:
         for ev in self.events.events_by_id(near):
             if _actors_clash(m.actors, ev.actors):
                 continue
-            if self.specific(m.targets) & self.specific(ev.targets):
+            if self.party_words(m) & self.party_words(ev):
                 out.append(ev.id)
         return tuple(sorted(out)[:10])

@@ -148,6 +148,11 @@ def _day_date(g: list[Mention]) -> str | None:
     return next((x.event_date for x in g if x.event_date and len(x.event_date) == 10), None)
 
 
+_DETERMINERS = frozenset({"its", "their", "the", "a", "an", "this", "that", "our"})
+# words that do not tell one site of a company from another ("the new plant")
+_SITE_ADJECTIVES = frozenset({"new", "latest", "planned", "proposed"})
+
+
 class Grouper:
     """Groups one article's mentions into events; reads the gazetteer for countries and the lexicon for sites."""
 
@@ -219,13 +224,14 @@ class Grouper:
             actors = kept or actors[:1]
         status = group_status(g)
         factory = first.rule.type == "factory_opening"
+        location = next((x.location for x in g if x.location), None)
         return EventMention(
             type=first.rule.type,
             status=status,
             milestone=milestone(lead.rule.milestone if factory else first.rule.milestone, status),
             actors=tuple(actors[:3]),
-            targets=self._targets(g, actors),
-            location=next((x.location for x in g if x.location), None),
+            targets=self._targets(g, actors, location),
+            location=location,
             event_date=next((x.event_date for x in g if x.event_date), None),
             confidence=round(min(0.99, lead.confidence + 0.03 * (len(g) - 1)), 3),
             evidence=tuple(
@@ -242,8 +248,9 @@ class Grouper:
             amounts=tuple(unique_names([a for x in g for a in x.amounts]))[:8],
         )
 
-    def _targets(self, g: list[Mention], actors: list[str]) -> tuple[str, ...]:
-        """The group's parties; of a factory's several descriptions of its site, the most specific one."""
+    def _targets(self, g: list[Mention], actors: list[str], location: str | None = None) -> tuple[str, ...]:
+        """The group's parties; of a factory's several descriptions of its site, the most specific one,
+        named after its company and place when the text only says "the plant" or "its new facility"."""
         actor_keys = {name_key(a) for a in actors}
         names = [t for t in unique_names([t for x in g for t in x.targets]) if name_key(t) not in actor_keys]
         if g[0].rule.type == "factory_opening":
@@ -261,8 +268,28 @@ class Grouper:
                     ]
                     return (len(kept), -len(t))
 
-                names = [max(facility, key=specific), *[t for t in names if t not in facility]]
+                best = max(facility, key=specific)
+                names = [self._site_name(best, actors, location), *[t for t in names if t not in facility]]
         return tuple(names[:10])
+
+    def _site_name(self, phrase: str, actors: list[str], location: str | None) -> str:
+        """A bare facility phrase ("plant", "its new facility", "this project") named after the
+        company and the place ("Tesla plant in Texas"); "its ..." becomes the company's."""
+        tokens = phrase.split()
+        if not tokens or phrase.startswith("site in") or not (actors or location):
+            return phrase
+        first = tokens[0].lower()
+        rest = tokens[1:] if first in _DETERMINERS else tokens
+        if not rest:
+            return phrase
+        bare = all(w.lower() in self.lexicon.facility_words or w.lower() in _SITE_ADJECTIVES for w in rest)
+        if bare:
+            noun = " ".join(w for w in rest if w.lower() not in _SITE_ADJECTIVES) or rest[-1]
+            named = " ".join(x for x in (actors[0] if actors else "", noun) if x)
+            return f"{named} in {location}" if location and location.lower() not in named.lower() else named
+        if first in ("its", "their") and actors:
+            return f"{actors[0]}'s {' '.join(rest)}"
+        return phrase
 
     def _fold_headlines(self, groups: list[list[Mention]]) -> list[list[Mention]]:
         """A headline compresses: when the body reports the same type by the same actor, the body's modality wins."""

@@ -14,6 +14,7 @@ WORD_LISTS = (
     "news_agencies",
     "reporting_nouns",
     "speech_verbs",
+    "speaker_titles",
     "negatable_heads",
     "market_moves",
     "concessive_marks",
@@ -32,6 +33,7 @@ class Lexicon:
     government_body: re.Pattern[str]
     reporting_nouns: frozenset[str]
     speech_verbs: frozenset[str]
+    speaker_titles: frozenset[str]  # "said Under Secretary ... X": the title nouns of who speaks
     negatable_heads: frozenset[str]
     market_moves: frozenset[str]
     concessive_marks: frozenset[str]

@@ -76,7 +76,7 @@ class RoleContext:
             ge = self.gazetteer.get(ent.ent_id_) if ent.ent_id_ else None
             idx = {t.i for t in ent}
             if (
-                ent.root.dep_ in ("nsubj", "appos", "compound")
+                ent.root.dep_ in ("nsubj", "appos", "compound", "pobj", "nmod", "conj")
                 and ge is None
                 and ent.label_ in ("PERSON", "ORG")
                 and syntax.speaker(ent.root, lex)

@@ -102,14 +102,34 @@ def own_clause(tok: Any, other: Any) -> bool:
 
 
 def speaker(tok: Any, lex: Lexicon) -> bool:
-    """Whether a name is the subject of a speech verb ("said X", "X told reporters")."""
+    """Whether a name is who speaks: the subject of a speech verb ("said X", "X told reporters"), or a
+    name in the title phrase that follows one ("..., said Under Secretary of the Treasury for Terrorism
+    and Financial Intelligence X": names, prepositions and title nouns up to the verb, no other word)."""
     t = tok
     for _ in range(3):
         if t.dep_ == "nsubj" and t.head.lemma_.lower() in lex.speech_verbs:
             return True
-        if t.head is t or t.dep_ not in ("appos", "compound", "nsubj", "pobj", "prep"):
-            return False
+        if t.head.i == t.i or t.dep_ not in ("appos", "compound", "nsubj", "pobj", "prep"):
+            break
         t = t.head
+    return _in_speaker_title(tok, lex)
+
+
+_TITLE_DEPS = ("appos", "compound", "nsubj", "pobj", "prep", "nmod", "conj", "cc")
+_TITLE_POS = ("PROPN", "ADP", "DET", "CCONJ", "PUNCT")
+
+
+def _in_speaker_title(tok: Any, lex: Lexicon) -> bool:
+    t = tok
+    for _ in range(8):
+        h = t.head
+        if h.i == t.i or t.dep_ not in _TITLE_DEPS:
+            return False
+        if h.pos_ in ("VERB", "AUX"):
+            return h.lemma_.lower() in lex.speech_verbs and t.dep_ in ("nsubj", "prep")
+        if h.pos_ not in _TITLE_POS and h.lemma_.lower() not in lex.speaker_titles:
+            return False
+        t = h
     return False
 
 
