@@ -228,6 +228,8 @@ def test_speakers_and_their_titles_are_not_listed_parties(text, targets, rules_e
         ("Tesla began production at the new plant in Texas on Monday.", "Tesla plant in Texas"),
         ("Tesla opened the plant on Monday.", "Tesla plant"),
         ("The plant in Ohio started production on Monday.", "plant in Ohio"),
+        # a place the site is away from is not its place
+        ("Tesla started production at the plant, its first outside Germany, on Monday.", "Tesla plant"),
         # "its ..." is the company's
         ("Tesla opened its second battery factory in Nevada on Monday.", "Tesla's second battery factory"),
     ],

@@ -150,7 +150,10 @@ def _day_date(g: list[Mention]) -> str | None:
 
 _DETERMINERS = frozenset({"its", "their", "the", "a", "an", "this", "that", "our"})
 # words that do not tell one site of a company from another ("the new plant")
-_SITE_ADJECTIVES = frozenset({"new", "latest", "planned", "proposed"})
+_SITE_ADJECTIVES = frozenset({"new", "latest", "planned", "proposed", "landmark"})
+_SITE_KINDS = frozenset(
+    {"manufacturing", "production", "assembly"}
+)  # kept: "First Solar manufacturing facility"
 
 
 class Grouper:
@@ -282,7 +285,10 @@ class Grouper:
         rest = tokens[1:] if first in _DETERMINERS else tokens
         if not rest:
             return phrase
-        bare = all(w.lower() in self.lexicon.facility_words or w.lower() in _SITE_ADJECTIVES for w in rest)
+        bare = all(
+            w.lower() in self.lexicon.facility_words or w.lower() in _SITE_ADJECTIVES | _SITE_KINDS
+            for w in rest
+        )
         if bare:
             noun = " ".join(w for w in rest if w.lower() not in _SITE_ADJECTIVES) or rest[-1]
             named = " ".join(x for x in (actors[0] if actors else "", noun) if x)

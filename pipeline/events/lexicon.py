@@ -20,6 +20,7 @@ WORD_LISTS = (
     "concessive_marks",
     "antecedent_marks",
     "facility_words",
+    "away_prepositions",
     "generic_party_words",
     "generic_parties",
     "subsidiary_nouns",
@@ -39,6 +40,7 @@ class Lexicon:
     concessive_marks: frozenset[str]
     antecedent_marks: frozenset[str]
     facility_words: frozenset[str]
+    away_prepositions: frozenset[str]  # "its first plant outside the United States": not the site
     generic_party_words: frozenset[str]  # words that do not make two parties' names alike ("plant", "inc")
     generic_parties: frozenset[str]  # parties too broad to count as shared ("china")
     subsidiary_nouns: frozenset[

@@ -223,15 +223,19 @@ def factory_v1(ctx: RoleContext) -> Roles:
     )
     for r in refs:
         ge = r.entity
+        root = r.ent.root  # "outside Germany" (its preposition, or the word parsed as its modifier)
+        away = (root.dep_ == "pobj" and root.head.lower_ in lex.away_prepositions) or any(
+            c.lower_ in lex.away_prepositions for c in root.children
+        )
         if ge is not None:
             if ge.kind == "company":
                 ctx.actor((4 if r in described else 5) if r.in_subj else 3, ge.canonical)
-            elif ge.kind == "government" and ctx.location is None and not r.in_subj:
+            elif ge.kind == "government" and ctx.location is None and not r.in_subj and not away:
                 ctx.location = ge.canonical
             continue
         if r.ent.label_ == "ORG" and not lex.government_body.search(r.name):
             ctx.actor(2 if r.in_subj else 1, r.name)
-        elif r.ent.label_ in ("GPE", "LOC", "FAC") and ctx.location is None:
+        elif r.ent.label_ in ("GPE", "LOC", "FAC") and ctx.location is None and not away:
             ctx.location = r.name
     explicit = ctx.explicit
     facility = facility_phrase(ctx.doc, ctx.trig, lex)
