@@ -24,8 +24,8 @@ RULE_MILESTONES = {
 # Milestones of one thing's lifecycle, per type, as stored on events (rule milestones and the ones a
 # status derives from them, see ``milestone``): different milestones never merge; they are linked.
 MILESTONES = {
-    "sanctions_listing": ("listing", "prospective_listing", "removal"),
-    "sanctions_removal": ("removal", "prospective_removal"),
+    "sanctions_listing": ("listing", "prospective_listing", "removal", "denial"),
+    "sanctions_removal": ("removal", "prospective_removal", "denial"),
     "tariff_announcement": ("imposed", "prospective_imposed", "threat", "pause", "cut", "denial"),
     "factory_opening": ("announcement", "plan", "construction", "production", "delay", "cancellation"),
 }

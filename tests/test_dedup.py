@@ -278,3 +278,20 @@ def test_a_company_name_in_two_sites_names_is_not_a_shared_party(flow):
     again = replace(texas, targets=("Tesla plant in Texas", "Austin"))
     assert not d.party_words(texas) & d.party_words(nevada)
     assert "texas" in d.party_words(texas) & d.party_words(again)
+
+
+def test_a_denied_removal_is_its_own_event_linked_to_the_removal_reported(env):
+    ingest, store = env
+    (removal,) = ingest(
+        "Treasury lifts sanctions on Orvald Bank",
+        "The Treasury on Tuesday removed Orvald Bank from the SDN list.",
+        published="2026-03-10",
+    )
+    (denial,) = ingest(
+        "Treasury denies lifting sanctions on Orvald Bank",
+        "The Treasury on Thursday denied reports that it had lifted the sanctions on Orvald Bank.",
+        published="2026-03-12",
+    )
+    assert removal != denial
+    exported = store.queries.export_event(denial)
+    assert exported["status"] == "denied" and removal in exported["related"], exported

@@ -151,9 +151,8 @@ def _day_date(g: list[Mention]) -> str | None:
 _DETERMINERS = frozenset({"its", "their", "the", "a", "an", "this", "that", "our"})
 # words that do not tell one site of a company from another ("the new plant")
 _SITE_ADJECTIVES = frozenset({"new", "latest", "planned", "proposed", "landmark"})
-_SITE_KINDS = frozenset(
-    {"manufacturing", "production", "assembly"}
-)  # kept: "First Solar manufacturing facility"
+# words that tell the kind of site and stay in its name ("First Solar manufacturing facility")
+_SITE_KINDS = frozenset({"manufacturing", "production", "assembly"})
 
 
 class Grouper:
