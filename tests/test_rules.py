@@ -237,3 +237,14 @@ def test_speakers_and_their_titles_are_not_listed_parties(text, targets, rules_e
 def test_a_bare_site_is_named_after_its_company_and_place(text, site, rules_extractor):
     events = [m for m in rules_extractor.extract(_article(text)) if m.type == "factory_opening"]
     assert events and events[0].targets[0] == site, events
+
+
+def test_a_site_that_names_no_company_is_the_company_the_article_names(rules_extractor):
+    text = (
+        "Tesla reported record deliveries from its factory in Shanghai on Monday. "
+        "Its first plant in Hungary is under construction, the company said."
+    )
+    events = [m for m in rules_extractor.extract(_article(text)) if m.type == "factory_opening"]
+    assert [e.actors for e in events] == [("Tesla",)], events
+    alone = [m for m in rules_extractor.extract(_article("A new plant in Hungary is under construction."))]
+    assert [e.actors for e in alone] == [()], alone  # nothing to take it from: no company is made up

@@ -24,7 +24,7 @@ from ..gazetteer import Gazetteer
 from ..nlp import Models, ParseWorker, Sentence
 from ..records import Article, EventMention
 from .decisions import DecisionModel, Decisions
-from .grouping import Grouper, fill_actors, split_coordinated
+from .grouping import Grouper, fill_actors, fill_companies, split_coordinated
 from .readings import Reader, Reading
 from .rules import RuleSet
 
@@ -166,6 +166,7 @@ class Extractor:
             ]
         mentions = split_coordinated(mentions)
         fill_actors(mentions)
+        fill_companies(mentions, [list(r.mention.actors) for r in readings if r.type == "factory_opening"])
         grouped = self.grouper.grouped(mentions)
         if decisions is not None:
             return tuple(decisions.judge(grouped))

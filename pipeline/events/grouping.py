@@ -84,6 +84,19 @@ def fill_actors(mentions: list[Mention]) -> None:
             m.actors = [pool.most_common(1)[0][0]]
 
 
+def fill_companies(mentions: list[Mention], named: list[list[str]]) -> None:
+    """A factory mention that names no company ("its first plant in Hungary is under construction")
+    takes the company the article's factory sentences name first most often (``named``: each
+    candidate sentence's acting parties, whether or not a rule fired on it)."""
+    pool = Counter(a[0] for a in named if a)
+    if not pool:
+        return
+    company = pool.most_common(1)[0][0]
+    for m in mentions:
+        if m.rule.type == "factory_opening" and not m.actors:
+            m.actors = [company]
+
+
 def family(m: Mention) -> str:
     """Milestones of one kind of act: a listing and its prospect, a tariff and its threat, a plant's stages."""
     if m.rule.milestone in FAMILY:

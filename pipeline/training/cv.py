@@ -4,7 +4,8 @@ Articles are split by group (all reports of one event on the same side). Within 
 the reading head's out-of-fold probabilities make each article's candidate events (the rules'
 firings and the likely readings, grouped by the extractor's own code); the candidates are labelled
 right or wrong by the scorer the export is measured with (``scoring``); the event head's out-of-fold
-probabilities choose the two thresholds (best core F1) and the calibration. ``nested`` does all of
+probabilities choose the two thresholds (the best core F1 averaged with the neighbouring keep
+thresholds', so a plateau wins over a spike) and the calibration. ``nested`` does all of
 that inside each outer training part and measures the outer part it never saw.
 """
 
@@ -168,10 +169,12 @@ def choose(
         cands = candidates(extractor, recs, readings, p_read, add)
         p_ev = oof_events(recs, cands, params)
         pools[add] = (cands, p_ev)
-        for keep in params.keep_thresholds:
-            for promote in params.promote_thresholds:
-                f = kept_figures(recs, cands, p_ev, keep, promote)
-                key = (round(f["core_f1"], 4), round(f["event_f1"], 4), -add, keep, promote)
+        for promote in params.promote_thresholds:
+            figs = [kept_figures(recs, cands, p_ev, keep, promote) for keep in params.keep_thresholds]
+            for k, (keep, f) in enumerate(zip(params.keep_thresholds, figs, strict=True)):
+                # a threshold on a plateau, not on a spike: its neighbours' core F1 counts with its own
+                near = [g["core_f1"] for g in figs[max(0, k - 1) : k + 2]]
+                key = (round(sum(near) / len(near), 4), round(f["core_f1"], 4), -add, keep, promote)
                 if best is None or key > best[0]:
                     best = (key, add, keep, promote, f)
     assert best is not None
