@@ -98,16 +98,16 @@ class Extractor:
                 except Exception:  # one bad article must not block the batch
                     yield None
             return
-        ahead = [self._flat_or_none(batches[0])]
-        pending = self._send(worker, ahead[0])
+        upcoming = self._flat_or_none(batches[0])
+        pending = self._send(worker, upcoming)
         try:
             for k, batch in enumerate(batches):
                 # take this batch's answer before sending the next request: the worker then waits
                 # for it, and neither side can block on a full pipe while the other does
-                flat, docs, pending = ahead[k], _docs(pending), None
+                flat, docs, pending = upcoming, _docs(pending), None
                 if k + 1 < len(batches):
-                    ahead.append(self._flat_or_none(batches[k + 1]))
-                    pending = self._send(worker, ahead[k + 1])
+                    upcoming = self._flat_or_none(batches[k + 1])
+                    pending = self._send(worker, upcoming)
                 try:  # one bad article must not block the batch: the caller goes one by one
                     mentions = None
                     if flat is not None and docs is not None:

@@ -166,6 +166,7 @@ _DETERMINERS = frozenset({"its", "their", "the", "a", "an", "this", "that", "our
 _SITE_ADJECTIVES = frozenset({"new", "latest", "planned", "proposed", "landmark"})
 # words that tell the kind of site and stay in its name ("First Solar manufacturing facility")
 _SITE_KINDS = frozenset({"manufacturing", "production", "assembly"})
+_SITE_WORDS = _SITE_ADJECTIVES | _SITE_KINDS
 
 
 class Grouper:
@@ -297,10 +298,7 @@ class Grouper:
         rest = tokens[1:] if first in _DETERMINERS else tokens
         if not rest:
             return phrase
-        bare = all(
-            w.lower() in self.lexicon.facility_words or w.lower() in _SITE_ADJECTIVES | _SITE_KINDS
-            for w in rest
-        )
+        bare = all(w.lower() in self.lexicon.facility_words or w.lower() in _SITE_WORDS for w in rest)
         if bare:
             noun = " ".join(w for w in rest if w.lower() not in _SITE_ADJECTIVES) or rest[-1]
             named = " ".join(x for x in (actors[0] if actors else "", noun) if x)
